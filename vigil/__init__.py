@@ -1,0 +1,1 @@
+"""Vigil: real-time vital-sign monitoring for at-home therapy sessions."""

@@ -1,0 +1,1 @@
+"""The `vigil` command line: one subcommand per process of the pipeline."""
