@@ -1,0 +1,1 @@
+"""Where readings and alarm decisions become InfluxDB points (schema: docs/storage.md)."""

@@ -1,0 +1,54 @@
+"""Readings as InfluxDB line protocol. Pure: no client, no I/O.
+
+Schema (docs/storage.md): measurement `vitals`; tags `session`, `device`, `kind`, `gateway`
+(all pseudonymous, bounded cardinality); one float field per metric present, plus `seq`
+(integer), `contact` (boolean, when the device reports it), `flags` and `rr_ms`
+(comma-separated strings), `t_dev`
+(device clock, seconds) and `historical`; timestamp = gateway receive time (microsecond resolution, in nanoseconds).
+A redelivered reading has the same series and timestamp, so InfluxDB overwrites it: writes are
+idempotent.
+"""
+
+from __future__ import annotations
+
+from vigil.wire import Reading, ReadingBatch
+
+MEASUREMENT = "vitals"
+
+
+def _escape_tag(value: str) -> str:
+    # Ids are restricted by the wire schema; escaping keeps this safe for any caller anyway.
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _escape_str(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def to_ns(t: float) -> int:
+    # Through microseconds: t * 1e9 exceeds float64's 53-bit mantissa and smears the last digits,
+    # which would break idempotent overwrites of redelivered readings.
+    return round(t * 1e6) * 1000
+
+
+def reading_line(tags: str, reading: Reading) -> str:
+    fields = [f"{metric}={value!r}" for metric, value in reading.values.items()]
+    fields.append(f"seq={reading.seq}i")
+    if reading.contact is not None:
+        fields.append(f"contact={'true' if reading.contact else 'false'}")
+    if reading.flags:
+        fields.append(f'flags="{_escape_str(",".join(reading.flags))}"')
+    if reading.rr_ms:
+        fields.append(f'rr_ms="{",".join(repr(rr) for rr in reading.rr_ms)}"')
+    if reading.t_dev is not None:
+        fields.append(f"t_dev={reading.t_dev!r}")
+    fields.append(f"historical={'true' if reading.historical else 'false'}")
+    return f"{MEASUREMENT},{tags} {','.join(fields)} {to_ns(reading.t)}"
+
+
+def batch_lines(batch: ReadingBatch) -> list[str]:
+    tags = (
+        f"device={_escape_tag(batch.device)},gateway={_escape_tag(batch.gateway)},"
+        f"kind={batch.kind},session={_escape_tag(batch.session)}"
+    )
+    return [reading_line(tags, reading) for reading in batch.readings]
