@@ -25,7 +25,7 @@ class OutgoingBatch:
     row_ids: tuple[int, ...]
 
 
-def compose(
+def compose(  # noqa: PLR0913 - keyword-only facts of one composition
     rows: list[OutboxRow],
     *,
     gateway: str,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast, get_args
 
@@ -35,7 +35,6 @@ from devices.errors import DevicesError
 from devices.gateway.backoff import Backoff
 from vigil.mqtt_settings import MqttSettings
 from vigil.wire import DeviceKind, valid_id
-
 
 DEFAULT_OUTBOX = Path("run/gateway/outbox.sqlite")
 
@@ -66,7 +65,7 @@ class GatewaySettings:
     scan_timeout_s: float = 10.0
     connect_timeout_s: float = 20.0
     publish_timeout_s: float = 10.0
-    backoff: Backoff = Backoff()
+    backoff: Backoff = field(default_factory=Backoff)
 
 
 def _need(table: Mapping[str, Any], key: str, where: str) -> Any:  # noqa: ANN401 - TOML values

@@ -24,11 +24,11 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from devices.errors import MalformedPayload
-from devices.gatt import parse_battery_level, uuids
 from devices.gateway.config import DeviceConfig, GatewaySettings
 from devices.gateway.observations import Observation
 from devices.gateway.profiles import SERVICE_OF_KIND, SUBSCRIPTIONS, Subscription
 from devices.gateway.status import StatusBoard
+from devices.gatt import parse_battery_level, uuids
 from vigil.privacy import mask_address
 from vigil.wire import DeviceStatus
 

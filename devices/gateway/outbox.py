@@ -117,7 +117,8 @@ class Outbox:
     def pending(self, *, after_id: int = 0, limit: int = 1000) -> list[OutboxRow]:
         """Unacknowledged rows in commit order, starting after `after_id`."""
         rows = self._db.execute(
-            "SELECT id, device, session, kind, reading FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, device, session, kind, reading FROM outbox "
+            "WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
         ).fetchall()
         return [

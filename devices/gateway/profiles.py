@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices import gatt
-from devices.gatt import uuids
 from devices.gateway import observations
+from devices.gatt import uuids
 from vigil.wire import DeviceKind
 
 

@@ -140,7 +140,8 @@ class Publisher:
                 event="outbox_overflow",
                 t=self._clock(),
                 dropped=dropped,
-                detail=f"outbox bound of {self._outbox.max_readings} readings reached; oldest dropped",
+                detail=f"outbox bound of {self._outbox.max_readings} readings reached; "
+                "the oldest were dropped",
             )
             log.error("outbox overflowed: %d oldest readings were dropped", dropped)
             await client.publish(

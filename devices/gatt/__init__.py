@@ -14,9 +14,10 @@ raises nothing else, whatever the bytes. Every ``encode_*`` function raises
 Trailing bytes: bytes after the last field the flags announce are tolerated and ignored.
 Devices append vendor data and newer spec revisions append fields, and rejecting them would
 drop good readings. The one exception is where the spec itself defines the tail: the RR
-intervals of 0x2A37 fill the rest of the payload, so an odd number of bytes there is
-malformed. Malformed is: an empty payload, flags announcing a field the payload is too short
-for, a battery level above 100, a timestamp part out of range or not a calendar date. Values
+intervals of 0x2A37 fill the rest of the payload, so an odd number of bytes there, or none
+at all with the RR flag set, is malformed. Malformed is also: an empty payload, flags
+announcing a field the payload is too short for, a battery level above 100, a timestamp part
+out of range or not a calendar date. Values
 a device may legitimately send are kept: SFLOAT NaN/NRes (-> NaN), user id 255 ("unknown
 user"), the reserved pulse-rate range 3 (`PulseRateRange.RESERVED`), reserved flag bits
 (ignored), reserved status bits of the PLX status words (kept in the `IntFlag`).

@@ -22,7 +22,9 @@ def test_a_long_healthy_connection_resets_the_attempts() -> None:
     assert policy.next_attempt(5, connected_for_s=None) == 6
 
 
-@pytest.mark.parametrize("kwargs", [{"first_s": 0}, {"first_s": 5, "max_s": 1}, {"factor": 0.5}, {"jitter": 1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"first_s": 0}, {"first_s": 5, "max_s": 1}, {"factor": 0.5}, {"jitter": 1}]
+)
 def test_inconsistent_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="inconsistent backoff"):
         Backoff(**kwargs)

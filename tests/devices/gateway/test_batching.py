@@ -7,7 +7,10 @@ from vigil.wire import Reading, ReadingBatch, Topics
 
 def _row(row_id: int, device: str, seq: int, t: float, *, historical: bool = False) -> OutboxRow:
     return OutboxRow(
-        id=row_id, device=device, session="S-1", kind="hr_strap",
+        id=row_id,
+        device=device,
+        session="S-1",
+        kind="hr_strap",
         reading=Reading(seq=seq, t=t, values={"hr": 70.0}, historical=historical),
     )
 
@@ -23,7 +26,12 @@ def test_rows_are_grouped_per_device_in_order_and_split_at_the_batch_size() -> N
     assert [[r.seq for r in _decode(b).readings] for b in out] == [[0, 1], [2], [0]]
     assert {b.topic for b in out} == {Topics("v").readings("S-1")}
     first = _decode(out[0])
-    assert (first.gateway, first.session, first.device, first.kind) == ("gw", "S-1", "a", "hr_strap")
+    assert (first.gateway, first.session, first.device, first.kind) == (
+        "gw",
+        "S-1",
+        "a",
+        "hr_strap",
+    )
 
 
 def test_late_readings_are_marked_historical_and_fresh_ones_are_not() -> None:

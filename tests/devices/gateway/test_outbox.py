@@ -28,9 +28,19 @@ def test_rows_come_back_in_commit_order_with_per_device_sequences(tmp_path: Path
         _add(box, device)
     rows = box.pending()
     assert [(r.device, r.reading.seq) for r in rows] == [
-        ("hr-1", 0), ("ox-1", 0), ("hr-1", 1), ("hr-1", 2), ("ox-1", 1)
+        ("hr-1", 0),
+        ("ox-1", 0),
+        ("hr-1", 1),
+        ("hr-1", 2),
+        ("ox-1", 1),
     ]
-    assert [r.reading.values for r in rows] == [{"hr": 60.0}, {"hr": 60.0}, {"hr": 61.0}, {"hr": 62.0}, {"hr": 61.0}]
+    assert [r.reading.values for r in rows] == [
+        {"hr": 60.0},
+        {"hr": 60.0},
+        {"hr": 61.0},
+        {"hr": 62.0},
+        {"hr": 61.0},
+    ]
     assert box.depth == 5
 
 
@@ -106,7 +116,9 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans()), max_size=40), st.integers(1, 10))
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b"]), st.booleans()), max_size=40), st.integers(1, 10)
+)
 def test_depth_always_matches_what_is_pending_and_the_bound_holds(
     tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, bool]], bound: int
 ) -> None:
