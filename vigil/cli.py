@@ -18,6 +18,7 @@ from vigil.errors import VigilError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "services": ("vigil.services.command", "start/stop the real Mosquitto and InfluxDB 2.x"),
     "demo": ("vigil.demo", "run the whole pipeline on emulated patients and print what flows"),
+    "gateway": ("devices.gateway.command", "run the home gateway: BLE wearables to MQTT"),
     "emulate": ("devices.emulation.command", "run bumble-emulated wearables from scenarios"),
     "wire": ("vigil.wire.command", "print or check the MQTT wire contract's JSON Schemas"),
 }

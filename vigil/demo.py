@@ -76,8 +76,10 @@ async def walking_skeleton(endpoints: Endpoints) -> None:
         processor.cancel()
         await asyncio.gather(processor, return_exceptions=True)
 
-    async with InfluxDBClientAsync(url=influx.url, token=influx.token, org=influx.org) as client:
-        tables = await client.query_api().query(
+    async with InfluxDBClientAsync(
+        url=influx.url, token=influx.token, org=influx.org
+    ) as influx_client:
+        tables = await influx_client.query_api().query(
             f'from(bucket: "{influx.bucket}") |> range(start: -1h) '
             '|> filter(fn: (r) => r._measurement == "vitals" and r._field == "hr")'
         )
@@ -85,7 +87,7 @@ async def walking_skeleton(endpoints: Endpoints) -> None:
         say(
             "influxdb",
             f"read back with Flux: session={record['session']} device={record['device']} "
-            f"hr={record.get_value()} at {record.get_time().isoformat()}",
+            f"hr={record['_value']} at {record['_time'].isoformat()}",
         )
 
 
