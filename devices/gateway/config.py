@@ -76,7 +76,7 @@ def _need(table: Mapping[str, Any], key: str, where: str) -> Any:  # noqa: ANN40
 
 def _device(raw: Mapping[str, Any], index: int) -> DeviceConfig:
     where = f"devices[{index}]"
-    device_id, session, kind = (_need(raw, k, where) for k in ("id", "kind", "session"))
+    device_id, kind, session = (_need(raw, k, where) for k in ("id", "kind", "session"))
     for key, value in (("id", device_id), ("session", session)):
         if not isinstance(value, str) or not valid_id(value):
             raise GatewayConfigError(f"{where}.{key}: a pseudonymous id is required, got {value!r}")
