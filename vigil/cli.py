@@ -17,6 +17,7 @@ from vigil.errors import VigilError
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "services": ("vigil.services.command", "start/stop the real Mosquitto and InfluxDB 2.x"),
+    "session": ("vigil.sessions", "start, end and list monitoring sessions"),
     "demo": ("vigil.demo", "run the whole pipeline on emulated patients and print what flows"),
     "gateway": ("devices.gateway.command", "run the home gateway: BLE wearables to MQTT"),
     "emulate": ("devices.emulation.command", "run bumble-emulated wearables from scenarios"),

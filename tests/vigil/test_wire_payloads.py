@@ -22,7 +22,12 @@ GOOD = {
     "device": "ox-91c2",
     "kind": "pulse_oximeter",
     "readings": [
-        {"seq": 7, "t": 1764480000.5, "values": {"spo2": 97.0, "pr": 64.0}, "flags": ["plx_validated"]}
+        {
+            "seq": 7,
+            "t": 1764480000.5,
+            "values": {"spo2": 97.0, "pr": 64.0},
+            "flags": ["plx_validated"],
+        }
     ],
 }
 
@@ -42,7 +47,11 @@ def test_a_good_batch_decodes_to_the_whole_object() -> None:
         session="S-0001",
         device="ox-91c2",
         kind="pulse_oximeter",
-        readings=[Reading(seq=7, t=1764480000.5, values={"spo2": 97.0, "pr": 64.0}, flags=["plx_validated"])],
+        readings=[
+            Reading(
+                seq=7, t=1764480000.5, values={"spo2": 97.0, "pr": 64.0}, flags=["plx_validated"]
+            )
+        ],
     )
 
 
@@ -113,7 +122,11 @@ def test_every_encodable_batch_validates_against_the_published_schema(batch: Rea
     assert msgspec.json.decode(raw, type=ReadingBatch) == batch
 
 
-@given(st.dictionaries(st.sampled_from([*GOOD, "extra"]), st.none() | st.integers() | st.text(max_size=5)))
+@given(
+    st.dictionaries(
+        st.sampled_from([*GOOD, "extra"]), st.none() | st.integers() | st.text(max_size=5)
+    )
+)
 def test_schema_and_decoder_agree_on_arbitrary_objects(obj: dict[str, object]) -> None:
     schema_ok = jsonschema.Draft202012Validator(_schema("reading-batch")).is_valid(obj)
     try:

@@ -25,13 +25,17 @@ pytestmark = pytest.mark.integration
 def _mosquitto_rr(port: int, *args: str) -> str:
     return subprocess.run(
         ["mosquitto_sub", "-p", str(port), "-C", "1", "-W", "5", *args],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
 
 
 def test_a_restarted_broker_keeps_its_port_and_retained_messages(own_mosquitto: Mosquitto) -> None:
     port = own_mosquitto.port
-    subprocess.run(["mosquitto_pub", "-p", str(port), "-t", "k", "-m", "kept", "-r", "-q", "1"], check=True)
+    subprocess.run(
+        ["mosquitto_pub", "-p", str(port), "-t", "k", "-m", "kept", "-r", "-q", "1"], check=True
+    )
     own_mosquitto.stop()
     own_mosquitto.start()
     assert own_mosquitto.port == port
@@ -44,7 +48,9 @@ def test_a_broker_that_cannot_start_says_why(own_mosquitto: Mosquitto, tmp_path:
         clash.start()
 
 
-def test_missing_mosquitto_without_root_tells_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_mosquitto_without_root_tells_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(mosquitto_module, "find_mosquitto", lambda: None)
     monkeypatch.setattr(mosquitto_module.os, "geteuid", lambda: 1000)
     with pytest.raises(ServiceError, match="apt-get install mosquitto mosquitto-clients"):
@@ -66,7 +72,9 @@ def test_a_build_without_toolchains_says_which_to_install(
     monkeypatch.setattr(influx_module, "find_influxd", lambda _version="": None)
     monkeypatch.setenv("VIGIL_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(ServiceError, match=r"install go >= 1.23 and Rust, or put influxd 2.x on PATH"):
+    with pytest.raises(
+        ServiceError, match=r"install go >= 1.23 and Rust, or put influxd 2.x on PATH"
+    ):
         influx_module.ensure_influxd()
 
 
@@ -101,13 +109,22 @@ def test_the_stack_records_its_endpoints_and_leaves_nothing_running(tmp_path: Pa
 
 def test_services_up_and_down_from_a_shell(tmp_path: Path) -> None:
     vigil = [sys.executable, "-m", "vigil.cli", "services"]
-    up = subprocess.run([*vigil, "up", "--no-influx", "--run-dir", str(tmp_path)],
-                        capture_output=True, text=True, check=True, timeout=60)
+    up = subprocess.run(
+        [*vigil, "up", "--no-influx", "--run-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     endpoints = Endpoints.from_json(up.stdout)
     assert endpoints.mqtt and pid_alive(endpoints.mqtt.pid)
-    again = subprocess.run([*vigil, "up", "--run-dir", str(tmp_path)], capture_output=True, text=True, check=False)
+    again = subprocess.run(
+        [*vigil, "up", "--run-dir", str(tmp_path)], capture_output=True, text=True, check=False
+    )
     assert again.returncode == 1
     assert "already up" in again.stderr
-    down = subprocess.run([*vigil, "down", "--run-dir", str(tmp_path)], capture_output=True, text=True, check=True)
+    down = subprocess.run(
+        [*vigil, "down", "--run-dir", str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert down.stdout.strip() == "stopped"
     assert not pid_alive(endpoints.mqtt.pid)
