@@ -55,7 +55,7 @@ def test_overrides_are_typed() -> None:
 
 @pytest.mark.parametrize("item", ["threshold=88", "spo2_low.threshold", ".x=1", "a.=1"])
 def test_malformed_overrides_are_config_errors(item: str) -> None:
-    with pytest.raises(ConfigError, match="must look like rule.param=value"):
+    with pytest.raises(ConfigError, match=r"must look like rule\.param=value"):
         parse_overrides([item])
 
 

@@ -139,4 +139,4 @@ def test_schema_and_decoder_agree_on_arbitrary_objects(obj: dict[str, object]) -
 
 
 def test_schema_dir_is_inside_the_repository() -> None:
-    assert SCHEMA_DIR == Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    assert Path(__file__).resolve().parents[2] / "docs" / "schemas" == SCHEMA_DIR

@@ -62,7 +62,7 @@ def test_missing_influxd_without_a_build_script_tells_what_to_do(
 ) -> None:
     monkeypatch.setattr(influx_module, "find_influxd", lambda _version="": None)
     monkeypatch.setattr(influx_module, "BUILD_SCRIPT", tmp_path / "absent")
-    with pytest.raises(ServiceError, match="put influxd 2.x on PATH or set VIGIL_INFLUXD"):
+    with pytest.raises(ServiceError, match=r"put influxd 2\.x on PATH or set VIGIL_INFLUXD"):
         influx_module.ensure_influxd()
 
 
@@ -99,7 +99,8 @@ def test_the_stack_records_its_endpoints_and_leaves_nothing_running(tmp_path: Pa
     stack = ServiceStack(tmp_path)
     with stack as endpoints:
         assert Endpoints.from_json((tmp_path / STATE_FILE).read_text()) == endpoints
-        assert endpoints.mqtt and endpoints.influx
+        assert endpoints.mqtt
+        assert endpoints.influx
         pids = [endpoints.mqtt.pid, endpoints.influx.pid]
         assert all(pid_alive(pid) for pid in pids)
         assert endpoints.as_env()["VIGIL_INFLUX_TOKEN"] == endpoints.influx.token
@@ -117,7 +118,8 @@ def test_services_up_and_down_from_a_shell(tmp_path: Path) -> None:
         timeout=60,
     )
     endpoints = Endpoints.from_json(up.stdout)
-    assert endpoints.mqtt and pid_alive(endpoints.mqtt.pid)
+    assert endpoints.mqtt
+    assert pid_alive(endpoints.mqtt.pid)
     again = subprocess.run(
         [*vigil, "up", "--run-dir", str(tmp_path)], capture_output=True, text=True, check=False
     )
