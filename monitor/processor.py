@@ -1,7 +1,13 @@
-"""The stream processor's MQTT edge: readings in, InfluxDB points out.
+"""The stream processor: wires the MQTT link, the pipeline, the journal and the shipper.
 
-Walking skeleton of issue 4: it decodes and stores; validation into the dead-letter topic,
-alarm evaluation, spill and acknowledgement after storage come with the processor proper.
+    restore (retained alarm states, sessions) -> main link (persistent session, owned shards)
+    message -> Pipeline.handle -> GroupCommit -> Journal (durable spill) -> PUBACK
+                                                 Journal -> Shipper -> InfluxDB
+    ticks (Clock) -> Evaluator.advance -> alarm events and states
+
+Cancellation (SIGTERM in `monitor.command`) flushes: what is staged is appended and
+acknowledged, the link disconnects, and the journal is shipped to InfluxDB within
+`shutdown_timeout_s`; anything left stays in the spill and is shipped on the next start.
 """
 
 from __future__ import annotations
@@ -9,56 +15,208 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import aiomqtt
-import msgspec
-
-from monitor.storage.influx import InfluxSettings, InfluxWriter
-from monitor.storage.points import batch_lines
-from vigil.mqtt_settings import NODELAY_SOCKET_OPTIONS, MqttSettings
+from monitor.admission import Admission
+from monitor.clock import Clock, SystemClock
+from monitor.commit import GroupCommit
+from monitor.errors import MqttUnavailableError
+from monitor.evaluation import Evaluator, ThresholdEvaluator
+from monitor.metrics import Metrics
+from monitor.metrics_server import serve_metrics
+from monitor.mqtt_consumer import MqttLink
+from monitor.pipeline import Pipeline
+from monitor.recovery import collect_retained
+from monitor.settings import ProcessorSettings
+from monitor.storage.influx import InfluxWriter
+from monitor.storage.journal import Journal
+from monitor.storage.shipper import Shipper, backoff_s
 from vigil.wire import ReadingBatch, Topics
 
 log = logging.getLogger(__name__)
 
 
+__all__ = ["Hooks", "ProcessorSettings", "run_processor"]
+
+
 @dataclass(frozen=True, slots=True)
-class ProcessorSettings:
-    mqtt: MqttSettings
-    influx: InfluxSettings
-    client_id: str = "vigil-processor"
+class Hooks:
+    """What a test or an embedding program may observe."""
+
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # consuming readings
+    metrics_port: asyncio.Future[int] | None = None
+    # called with each batch once its new readings are in InfluxDB
+    on_stored: Callable[[ReadingBatch], None] | None = None
 
 
-async def run_processor(
+async def run_processor(  # noqa: PLR0913 - collaborators are injected, all optional
     settings: ProcessorSettings,
     *,
+    evaluator: Evaluator | None = None,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    hooks: Hooks | None = None,
     ready: asyncio.Event | None = None,
     on_stored: Callable[[ReadingBatch], None] | None = None,
 ) -> None:
-    topics = Topics(settings.mqtt.root)
-    decoder = msgspec.json.Decoder(ReadingBatch)
-    writer = InfluxWriter(settings.influx)
+    """Run until cancelled. `ready` and `on_stored` are shorthands for `hooks`."""
+    if hooks is None:
+        hooks = Hooks(ready=ready or asyncio.Event(), on_stored=on_stored)
+    evaluator = evaluator or ThresholdEvaluator()
+    clock = clock or SystemClock()
+    metrics = metrics or Metrics()
+    journal = Journal(settings.spill_dir / "journal")
+    writer = InfluxWriter(settings.influx, timeout_s=settings.write_timeout_s)
+    shipper = Shipper(
+        journal,
+        writer,
+        metrics,
+        batch_bytes=settings.write_batch_bytes,
+        linger_s=settings.write_linger_s,
+    )
+    commit = GroupCommit(
+        journal,
+        on_appended=shipper.notify,
+        fsync_each=settings.fsync_interval_s == 0,
+        max_backlog_bytes=settings.max_spill_bytes,
+    )
+    shipper.on_shipped = commit.make_room
+    pipeline = Pipeline(
+        topics=Topics(settings.mqtt.root),
+        shards=settings.shards,
+        evaluator=evaluator,
+        admission=Admission(window=settings.dedup_window, lateness_s=settings.lateness_s),
+        commit=commit,
+        metrics=metrics,
+        clock=clock,
+    )
+    pipeline.on_stored = hooks.on_stored
+    metrics.gauge("spill_bytes", "journal bytes not yet in InfluxDB", lambda: journal.backlog_bytes)
+    metrics.gauge(
+        "groups_held", "commit groups waiting for fsync or spill room", lambda: commit.held
+    )
+    if journal.backlog_bytes:
+        log.info("spill holds %d bytes from an earlier run; shipping", journal.backlog_bytes)
     try:
-        async with aiomqtt.Client(
-            settings.mqtt.host,
-            settings.mqtt.port,
-            username=settings.mqtt.username,
-            password=settings.mqtt.password,
-            identifier=settings.client_id,
-            keepalive=settings.mqtt.keepalive_s,
-            socket_options=NODELAY_SOCKET_OPTIONS,
-        ) as client:
-            await client.subscribe(topics.readings_filter(), qos=1)
-            if ready:
-                ready.set()
-            async for message in client.messages:
-                try:
-                    batch = decoder.decode(message.payload)
-                except msgspec.DecodeError as err:
-                    log.warning("rejected a reading batch on %s: %s", message.topic, err)
-                    continue
-                await writer.write(batch_lines(batch))
-                if on_stored:
-                    on_stored(batch)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(shipper.run())
+            if settings.fsync_interval_s > 0:
+                tasks.create_task(_sync_periodically(journal, settings.fsync_interval_s))
+            if settings.metrics_port is not None:
+                tasks.create_task(
+                    serve_metrics(
+                        metrics.render,
+                        settings.metrics_host,
+                        settings.metrics_port,
+                        bound=hooks.metrics_port,
+                    )
+                )
+            tasks.create_task(
+                _consume(
+                    settings, pipeline, commit=commit, metrics=metrics, hooks=hooks, clock=clock
+                )
+            )
     finally:
+        commit.flush_now()
+        try:
+            async with asyncio.timeout(settings.shutdown_timeout_s):
+                await shipper.drain()
+        except TimeoutError:
+            log.warning(
+                "shutdown: %d bytes left in the spill %s; shipped on the next start",
+                journal.backlog_bytes,
+                journal.directory,
+            )
+        journal.sync()
+        journal.close()
         await writer.close()
+
+
+async def _consume(  # noqa: PLR0913 - the wiring of one link's life
+    settings: ProcessorSettings,
+    pipeline: Pipeline,
+    *,
+    commit: GroupCommit,
+    metrics: Metrics,
+    hooks: Hooks,
+    clock: Clock,
+) -> None:
+    """Restore, then consume; on a lost connection, settle and start over with backoff."""
+    attempt = 0
+    restored = False
+    while True:
+        try:
+            if not restored:
+                found = await collect_retained(
+                    settings.mqtt,
+                    client_id=f"{settings.client_id}-restore",
+                    shards=settings.shards,
+                    quiet_s=settings.restore_quiet_s,
+                    max_s=settings.restore_max_s,
+                    connect_timeout_s=settings.connect_timeout_s,
+                )
+                pipeline.restore(found.states, found.sessions)
+                restored = True
+            await _one_link(
+                settings, pipeline, commit=commit, metrics=metrics, hooks=hooks, clock=clock
+            )
+            attempt = 0
+        except MqttUnavailableError as err:
+            attempt += 1
+            delay = backoff_s(attempt, base_s=0.5, cap_s=5.0)
+            log.warning("MQTT: %s; retrying in %.1f s", err, delay)
+            await asyncio.sleep(delay)
+
+
+async def _one_link(  # noqa: PLR0913
+    settings: ProcessorSettings,
+    pipeline: Pipeline,
+    *,
+    commit: GroupCommit,
+    metrics: Metrics,
+    hooks: Hooks,
+    clock: Clock,
+) -> None:
+    link = MqttLink(
+        settings.mqtt,
+        client_id=settings.client_id,
+        handler=pipeline.handle,
+        persistent=True,
+        receive_maximum=settings.max_in_flight,
+        connect_timeout_s=settings.connect_timeout_s,
+    )
+    metrics.gauge("in_flight", "messages received, not yet acknowledged", lambda: link.handling)
+    metrics.gauge(
+        "publishes_pending",
+        "alarm and dead-letter publishes not yet acknowledged",
+        lambda: link.unacknowledged_publishes,
+    )
+    async with link:
+        pipeline.attach(link.publish)
+        try:
+            await link.unsubscribe(pipeline.foreign_filters())
+            await link.subscribe(pipeline.filters())
+            log.info("consuming shards %s as %s", sorted(settings.shards), settings.client_id)
+            hooks.ready.set()
+            async with asyncio.TaskGroup() as tasks:
+                ticker = tasks.create_task(_tick(pipeline, clock, settings.tick_s))
+                await asyncio.shield(link.lost)
+                ticker.cancel()
+            raise MqttUnavailableError("the broker closed the connection")
+        finally:
+            hooks.ready.clear()
+            # Acknowledge what is handled before disconnecting; the rest is redelivered.
+            commit.flush_now()
+            await link.settle(settings.connect_timeout_s)
+
+
+async def _tick(pipeline: Pipeline, clock: Clock, tick_s: float) -> None:
+    while True:
+        await clock.sleep_until(clock.now() + tick_s)
+        pipeline.tick()
+
+
+async def _sync_periodically(journal: Journal, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await asyncio.to_thread(journal.sync)

@@ -3,15 +3,17 @@
 Schema (docs/storage.md): measurement `vitals`; tags `session`, `device`, `kind`, `gateway`
 (all pseudonymous, bounded cardinality); one float field per metric present, plus `seq`
 (integer), `contact` (boolean, when the device reports it), `flags` and `rr_ms`
-(comma-separated strings), `t_dev`
-(device clock, seconds) and `historical`; timestamp = gateway receive time (microsecond resolution, in nanoseconds).
+(comma-separated strings), `t_dev` (device clock, seconds) and `historical`; timestamp =
+gateway receive time (microsecond resolution, in nanoseconds).
 A redelivered reading has the same series and timestamp, so InfluxDB overwrites it: writes are
 idempotent.
 """
 
 from __future__ import annotations
 
-from vigil.wire import Reading, ReadingBatch
+from collections.abc import Sequence
+
+from vigil.wire import AlarmEvent, Reading, ReadingBatch
 
 MEASUREMENT = "vitals"
 
@@ -22,7 +24,7 @@ def _escape_tag(value: str) -> str:
 
 
 def _escape_str(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def to_ns(t: float) -> int:
@@ -46,9 +48,40 @@ def reading_line(tags: str, reading: Reading) -> str:
     return f"{MEASUREMENT},{tags} {','.join(fields)} {to_ns(reading.t)}"
 
 
-def batch_lines(batch: ReadingBatch) -> list[str]:
+def batch_lines(batch: ReadingBatch, readings: Sequence[Reading] | None = None) -> list[str]:
     tags = (
         f"device={_escape_tag(batch.device)},gateway={_escape_tag(batch.gateway)},"
         f"kind={batch.kind},session={_escape_tag(batch.session)}"
     )
-    return [reading_line(tags, reading) for reading in batch.readings]
+    return [reading_line(tags, r) for r in (batch.readings if readings is None else readings)]
+
+
+ALARM_MEASUREMENT = "alarm_events"
+
+
+def alarm_event_line(event: AlarmEvent) -> str:
+    """Measurement `alarm_events`; tags session, alarm_id, rule, kind, priority; time = `t`.
+
+    The same decision always has the same event id, series and time, so re-evaluating a
+    redelivered reading after a restart overwrites rather than duplicates the point.
+    """
+    tags = (
+        f"alarm_id={_escape_tag(event.alarm_id)},kind={_escape_tag(event.kind)},"
+        f"priority={event.priority},rule={_escape_tag(event.rule)},"
+        f"session={_escape_tag(event.session)}"
+    )
+    fields = [
+        f'event_id="{_escape_str(event.event_id)}"',
+        f'message="{_escape_str(event.message)}"',
+    ]
+    for name in ("onset", "value", "threshold", "source_t"):
+        number = getattr(event, name)
+        if number is not None:
+            fields.append(f"{name}={float(number)!r}")
+    for name in ("metric", "device", "by"):
+        text = getattr(event, name)
+        if text is not None:
+            fields.append(f'{name}="{_escape_str(text)}"')
+    if event.seq is not None:
+        fields.append(f"seq={event.seq}i")
+    return f"{ALARM_MEASUREMENT},{tags} {','.join(fields)} {to_ns(event.t)}"

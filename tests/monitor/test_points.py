@@ -20,17 +20,21 @@ def test_a_full_reading_becomes_one_line_with_every_field() -> None:
         historical=True,
     )
     assert batch_lines(_batch(reading)) == [
-        "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
-        'sbp=141.0,dbp=92.5,seq=41i,contact=false,flags="cuff_loose,body_movement",'
-        'rr_ms="812.5,790.0",'
-        "t_dev=1764479999.0,historical=true 1764480000250000000"
+        (
+            "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
+            'sbp=141.0,dbp=92.5,seq=41i,contact=false,flags="cuff_loose,body_movement",'
+            'rr_ms="812.5,790.0",'
+            "t_dev=1764479999.0,historical=true 1764480000250000000"
+        )
     ]
 
 
 def test_a_minimal_reading_has_values_seq_and_historical_only() -> None:
     assert batch_lines(_batch(Reading(seq=0, t=1.5, values={"hr": 72.0}))) == [
-        "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
-        "hr=72.0,seq=0i,historical=false 1500000000"
+        (
+            "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
+            "hr=72.0,seq=0i,historical=false 1500000000"
+        )
     ]
 
 

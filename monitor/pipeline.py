@@ -1,0 +1,197 @@
+"""Where an MQTT message becomes stored points, alarm decisions or a dead letter.
+
+`Pipeline.handle` is the MQTT link's message handler. It runs inline with network reads and
+does per-message, not per-reading, work where it can: decode (msgspec), admit (dedup, lateness),
+evaluate the live readings, publish the evaluator's decisions at once (lowest alarm latency),
+stage the points, and return the group-commit future; the link acknowledges the message when
+that future is done, i.e. once its points are in the journal.
+
+Alarm events and states are published before the message's PUBACK on the same connection, so a
+broker that has our acknowledgement also has the alarms it caused.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import msgspec
+
+from monitor.admission import Admission
+from monitor.clock import Clock
+from monitor.commit import GroupCommit
+from monitor.evaluation import Decisions, Evaluator
+from monitor.metrics import Metrics
+from monitor.storage.points import alarm_event_line, batch_lines
+from monitor.validation import PayloadDecoder, ReadingsDecoder, Rejection, dead_letter
+from vigil.wire import (
+    AlarmState,
+    Command,
+    DeviceStatus,
+    ReadingBatch,
+    SessionDescriptor,
+    Topics,
+    shard_of,
+)
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[..., None]
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class Pipeline:
+    def __init__(  # noqa: PLR0913 - the collaborators, injected
+        self,
+        *,
+        topics: Topics,
+        shards: frozenset[int],
+        evaluator: Evaluator,
+        admission: Admission,
+        commit: GroupCommit,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> None:
+        self._topics = topics
+        self._shards = shards
+        self._evaluator = evaluator
+        self._admission = admission
+        self._commit = commit
+        self._metrics = metrics
+        self._clock = clock
+        self._readings = ReadingsDecoder()
+        self._sessions = PayloadDecoder(SessionDescriptor)
+        self._statuses = PayloadDecoder(DeviceStatus)
+        self._commands = PayloadDecoder(Command)
+        self._encode = msgspec.json.Encoder().encode
+        self._readings_prefix = f"{topics.base}/readings/"
+        self._sessions_prefix = f"{topics.base}/sessions/"
+        self._status_prefix = f"{topics.base}/status/device/"
+        self._commands_prefix = f"{topics.base}/commands/"
+        self.publish: Publish = _not_connected
+        self.on_stored: Callable[[ReadingBatch], None] | None = None
+        self._logged: set[str] = set()
+        self._pending: list[Decisions] = []
+
+    def filters(self) -> list[str]:
+        """Every subscription of the main link: owned reading shards, sessions, status, commands."""
+        return [
+            *(self._topics.readings_filter(shard) for shard in sorted(self._shards)),
+            self._topics.session("+"),
+            self._topics.device_status("+"),
+            self._topics.commands("+"),
+        ]
+
+    def foreign_filters(self) -> list[str]:
+        """Reading filters this instance must not hold (left from an earlier shard assignment)."""
+        others = sorted(set(range(64)) - self._shards)
+        return [self._topics.readings_filter(), *(self._topics.readings_filter(s) for s in others)]
+
+    def restore(self, states: list[AlarmState], sessions: list[SessionDescriptor]) -> None:
+        """Before the main link starts: the retained alarm states and sessions of our shards."""
+        self._evaluator.restore(states)
+        self._pending.extend(self._evaluator.on_session(session) for session in sessions)
+
+    def attach(self, publish: Publish) -> None:
+        """A (new) MQTT link is up: publish through it, first what restoring decided."""
+        self.publish = publish
+        pending, self._pending = self._pending, []
+        for decisions in pending:
+            self.carry_out(decisions)
+
+    def owns(self, session: str) -> bool:
+        return shard_of(session) in self._shards
+
+    def handle(self, topic: str, payload: bytes, _retained: bool) -> Awaitable[object] | None:
+        try:
+            if topic.startswith(self._readings_prefix):
+                self._on_readings(topic, payload)
+            elif not payload:
+                return None  # a cleared retained message
+            elif topic.startswith(self._sessions_prefix):
+                self._on_other(topic, payload, self._sessions, self._evaluator.on_session)
+            elif topic.startswith(self._status_prefix):
+                self._on_other(topic, payload, self._statuses, self._evaluator.on_status)
+            elif topic.startswith(self._commands_prefix):
+                self._on_other(topic, payload, self._commands, self._evaluator.on_command)
+        except Exception:
+            # A bug, not bad input: leave the message unacknowledged (the broker redelivers it
+            # on the next connection) and keep the processor running.
+            self._metrics.handler_errors += 1
+            log.exception("internal error handling a message on %s", topic)
+            raise
+        return self._commit.join()
+
+    def tick(self) -> None:
+        self.carry_out(self._evaluator.advance(self._clock.now()))
+
+    def _on_readings(self, topic: str, payload: bytes) -> None:
+        metrics = self._metrics
+        metrics.messages_in += 1
+        batch = self._readings.decode(topic, payload)
+        if isinstance(batch, Rejection):
+            self._reject(topic, payload, batch)
+            return
+        if shard_of(batch.session) not in self._shards:
+            metrics.ignored_not_owned += 1
+            return
+        metrics.readings_in += len(batch.readings)
+        admitted = self._admission.admit(batch)
+        if admitted.duplicates:
+            metrics.duplicates += admitted.duplicates
+        if admitted.late:
+            metrics.late += admitted.late
+        if admitted.live:
+            decisions = self._evaluator.on_readings(batch, admitted.live)
+            if decisions:
+                self.carry_out(decisions)
+        if admitted.store:
+            metrics.readings_stored += len(admitted.store)
+            self._commit.stage(batch_lines(batch, admitted.store))
+            if self.on_stored is not None:
+                self._commit.when_stored(functools.partial(self.on_stored, batch))
+
+    def _on_other(
+        self,
+        topic: str,
+        payload: bytes,
+        decoder: PayloadDecoder[T],
+        evaluate: Callable[[T], Decisions],
+    ) -> None:
+        message = decoder.decode(payload)
+        if isinstance(message, Rejection):
+            self._reject(topic, payload, message)
+            return
+        session: str = message.session  # type: ignore[attr-defined]
+        if self.owns(session):
+            self.carry_out(evaluate(message))
+
+    def carry_out(self, decisions: Decisions) -> None:
+        if not decisions:
+            return
+        publish, topics, encode = self.publish, self._topics, self._encode
+        for event in decisions.events:
+            publish(topics.alarm_events(event.session), encode(event), qos=1)
+            self._metrics.alarm_events[event.kind] += 1
+        for change in decisions.states:
+            payload = b"" if change.state is None else encode(change.state)
+            publish(
+                topics.alarm_state(change.session, change.alarm_id), payload, qos=1, retain=True
+            )
+        if decisions.events:
+            self._commit.stage([alarm_event_line(event) for event in decisions.events])
+
+    def _reject(self, topic: str, payload: bytes, rejection: Rejection) -> None:
+        self._metrics.rejected[rejection.reason] += 1
+        self._metrics.dead_letters += 1
+        letter = dead_letter(topic, payload, rejection, self._clock.now())
+        self.publish(self._topics.dead_letter, self._encode(letter), qos=1)
+        level = logging.DEBUG if rejection.reason in self._logged else logging.WARNING
+        self._logged.add(rejection.reason)
+        log.log(level, "dead-lettered a message on %s: %s", topic, rejection.reason)
+
+
+def _not_connected(*_: object, **__: object) -> None:
+    raise RuntimeError("Pipeline.publish is set once the MQTT link is up")

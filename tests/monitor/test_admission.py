@@ -1,0 +1,65 @@
+from monitor.admission import Admission, Admitted
+from vigil.wire import Reading, ReadingBatch
+
+
+def _batch(*readings: Reading, device: str = "hr-1") -> ReadingBatch:
+    return ReadingBatch(
+        gateway="gw", session="S-1", device=device, kind="hr_strap", readings=list(readings)
+    )
+
+
+def _r(seq: int, t: float, *, historical: bool = False) -> Reading:
+    return Reading(seq=seq, t=t, values={"hr": 70.0}, historical=historical)
+
+
+def test_new_readings_are_stored_and_live() -> None:
+    readings = [_r(1, 100.0), _r(2, 101.0)]
+    assert Admission().admit(_batch(*readings)) == Admitted(
+        store=readings, live=readings, duplicates=0, late=0
+    )
+
+
+def test_a_redelivered_reading_is_neither_stored_nor_evaluated_again() -> None:
+    admission = Admission()
+    admission.admit(_batch(_r(1, 100.0), _r(2, 101.0)))
+    new = _r(3, 102.0)
+    assert admission.admit(_batch(_r(2, 101.0), new)) == Admitted(
+        store=[new], live=[new], duplicates=1, late=0
+    )
+
+
+def test_devices_have_their_own_sequences() -> None:
+    admission = Admission()
+    admission.admit(_batch(_r(1, 100.0)))
+    assert admission.admit(_batch(_r(1, 100.0), device="bp-1")).live == [_r(1, 100.0)]
+
+
+def test_historical_and_late_readings_are_stored_but_not_live() -> None:
+    admission = Admission(lateness_s=30.0)
+    admission.admit(_batch(_r(1, 1000.0)))
+    flagged, late, fresh = _r(2, 1000.5, historical=True), _r(3, 960.0), _r(4, 985.0)
+    assert admission.admit(_batch(flagged, late, fresh)) == Admitted(
+        store=[flagged, late, fresh], live=[fresh], duplicates=0, late=2
+    )
+
+
+def test_below_the_window_a_reading_is_stored_idempotently_but_never_evaluated() -> None:
+    admission = Admission(window=4)
+    for seq in range(20):
+        admission.admit(_batch(_r(seq, 100.0 + seq)))
+    old = _r(3, 103.0)
+    assert admission.admit(_batch(old)) == Admitted(store=[old], live=[], duplicates=0, late=1)
+
+
+def test_the_window_stays_bounded() -> None:
+    admission = Admission(window=8)
+    for seq in range(1000):
+        admission.admit(_batch(_r(seq, float(seq))))
+    assert len(admission._devices["hr-1"].seen) <= 16
+
+
+def test_the_number_of_devices_is_bounded() -> None:
+    admission = Admission(max_devices=2)
+    for device in ("a", "b", "c"):
+        admission.admit(_batch(_r(1, 1.0), device=device))
+    assert list(admission._devices) == ["b", "c"]

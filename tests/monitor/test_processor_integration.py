@@ -1,0 +1,349 @@
+"""The processor against the real Mosquitto and InfluxDB of the session fixtures."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiomqtt
+import msgspec
+import pytest
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+from monitor.metrics import Metrics
+from monitor.processor import Hooks, run_processor
+from monitor.settings import ProcessorSettings, instance_shards
+from monitor.storage.influx import InfluxSettings
+from vigil.mqtt_settings import MqttSettings
+from vigil.services.endpoints import InfluxEndpoint, MqttEndpoint
+from vigil.services.influxdb import InfluxDB
+from vigil.wire import AlarmEvent, AlarmState, DeadLetter, Reading, ReadingBatch, Topics, shard_of
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _settings(
+    mosquitto: MqttEndpoint, influx: InfluxSettings, root: str, spill: Path, **kw: object
+) -> ProcessorSettings:
+    options: dict[str, object] = {
+        "client_id": f"{root}-proc",
+        "spill_dir": spill,
+        "restore_quiet_s": 0.2,
+        "write_linger_s": 0.01,
+        "shutdown_timeout_s": 5.0,
+    } | kw
+    return ProcessorSettings(
+        mqtt=MqttSettings(host=mosquitto.host, port=mosquitto.port, root=root),
+        influx=influx,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def _influx(endpoint: InfluxEndpoint) -> InfluxSettings:
+    return InfluxSettings(
+        url=endpoint.url, org=endpoint.org, bucket=endpoint.bucket, token=endpoint.token
+    )
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    settings: ProcessorSettings, on_stored: Callable[[ReadingBatch], None] | None = None
+) -> AsyncIterator[Metrics]:
+    metrics = Metrics()
+    hooks = Hooks(on_stored=on_stored)
+    task = asyncio.create_task(run_processor(settings, metrics=metrics, hooks=hooks))
+    try:
+        await asyncio.wait_for(hooks.ready.wait(), 15)
+        yield metrics
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _batch(
+    session: str, device: str, first_seq: int, values: list[float], t0: float
+) -> ReadingBatch:
+    return ReadingBatch(
+        gateway="gw-1",
+        session=session,
+        device=device,
+        kind="hr_strap",
+        readings=[
+            Reading(seq=first_seq + i, t=t0 + (first_seq + i) * 0.001, values={"hr": v})
+            for i, v in enumerate(values)
+        ],
+    )
+
+
+async def _publish(port: int, root: str, batches: list[ReadingBatch], pause_s: float = 0) -> None:
+    topics = Topics(root)
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        for batch in batches:
+            await client.publish(topics.readings(batch.session), msgspec.json.encode(batch), qos=1)
+            if pause_s:
+                await asyncio.sleep(pause_s)
+
+
+async def _count(endpoint: InfluxSettings, measurement: str, root: str, field: str = "seq") -> int:
+    async with InfluxDBClientAsync(
+        url=endpoint.url, token=endpoint.token, org=endpoint.org
+    ) as client:
+        tables = await client.query_api().query(
+            'import "strings" '
+            f'from(bucket: "{endpoint.bucket}") |> range(start: 0) '
+            f'|> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")'
+            f'|> filter(fn: (r) => strings.hasPrefix(v: r.session, prefix: "{root}"))'
+            "|> group() |> count()",
+        )
+    return sum(int(r.get_value()) for table in tables for r in table.records)
+
+
+async def _wait_count(
+    endpoint: InfluxSettings, measurement: str, root: str, want: int, timeout: float
+) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await _count(endpoint, measurement, root)
+        if got >= want or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.3)
+
+
+async def test_readings_are_stored_alarms_raised_and_bad_payloads_dead_lettered(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    influx = _influx(influxdb)
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    t0 = time.time() - 60
+    good = _batch(session, "hr-1", 0, [70.0] * 9 + [130.0], t0)
+    encoded = msgspec.json.encode(good)
+    bad = {
+        "undecodable": (topics.readings(session), b"\x00 not json"),
+        "schema_invalid": (topics.readings(session), b'{"v":1,"session":"x"}'),
+        "unknown_version": (topics.readings(session), encoded.replace(b'"v":1', b'"v":9')),
+        "topic_mismatch": (topics.readings(f"{mqtt_root}-S2"), encoded),
+    }
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.subscribe(topics.dead_letter, qos=1)
+        await watcher.subscribe(topics.alarm_events("+"), qos=1)
+        settings = _settings(mosquitto, influx, mqtt_root, tmp_path)
+        async with _running(settings) as metrics:
+            await _publish(mosquitto.port, mqtt_root, [good, good])  # the second is a duplicate
+            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+                for topic, payload in bad.values():
+                    await client.publish(topic, payload, qos=1)
+            letters: dict[str, DeadLetter] = {}
+            events: list[AlarmEvent] = []
+            async with asyncio.timeout(10):
+                async for message in watcher.messages:
+                    if message.topic.matches(topics.dead_letter):
+                        letter = msgspec.json.decode(message.payload, type=DeadLetter)
+                        letters[letter.reason.split(":")[0]] = letter
+                    else:
+                        events.append(msgspec.json.decode(message.payload, type=AlarmEvent))
+                    if len(letters) == 4 and events:
+                        break
+            assert await _wait_count(influx, "vitals", mqtt_root, 10, 10) == 10
+            assert await _wait_count(influx, "alarm_events", mqtt_root, 1, 10) == 1
+            assert (metrics.duplicates, metrics.readings_stored) == (10, 10)
+            assert dict(metrics.rejected) == dict.fromkeys(bad, 1)
+    assert sorted(letters) == sorted(bad)
+    assert letters["undecodable"].payload == b"\x00 not json".decode()
+    assert [(e.rule, e.kind, e.seq, e.session) for e in events] == [
+        ("hr_high", "raised", 9, session)
+    ]
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as reader:
+        await reader.subscribe(topics.alarm_state(session, "+"), qos=1)
+        async with asyncio.timeout(5):
+            message = await anext(reader.messages)
+    state = msgspec.json.decode(message.payload, type=AlarmState)
+    assert (state.alarm_id, state.state, message.retain) == (events[0].alarm_id, "active", True)
+
+
+async def test_a_restart_restores_active_alarms_so_none_is_raised_twice(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    influx = _influx(influxdb)
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    t0 = time.time() - 60
+    settings = _settings(mosquitto, influx, mqtt_root, tmp_path)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.subscribe(topics.alarm_events("+"), qos=1)
+        async with _running(settings):
+            await _publish(mosquitto.port, mqtt_root, [_batch(session, "hr-1", 0, [130.0], t0)])
+            first = await anext(watcher.messages)
+        async with _running(settings):  # the same instance, restarted
+            await _publish(
+                mosquitto.port,
+                mqtt_root,
+                [_batch(session, "hr-1", 1, [135.0], t0), _batch(session, "hr-1", 2, [80.0], t0)],
+            )
+            second = await anext(watcher.messages)
+    raised = msgspec.json.decode(first.payload, type=AlarmEvent)
+    resolved = msgspec.json.decode(second.payload, type=AlarmEvent)
+    assert (raised.kind, resolved.kind, resolved.alarm_id) == (
+        "raised",
+        "resolved",
+        raised.alarm_id,
+    )
+    assert resolved.seq == 2
+
+
+async def test_two_instances_split_the_sessions_between_them(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    influx = _influx(influxdb)
+    sessions = [f"{mqtt_root}-S{i}" for i in range(24)]
+    t0 = time.time() - 60
+    stored: list[set[str]] = [set(), set()]
+    instances = [
+        _settings(
+            mosquitto,
+            influx,
+            mqtt_root,
+            tmp_path / f"i{i}",
+            client_id=f"{mqtt_root}-proc-{i}",
+            shards=instance_shards(i, 2),
+        )
+        for i in range(2)
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        metrics = []
+        for i, settings in enumerate(instances):
+            metrics.append(
+                await stack.enter_async_context(
+                    _running(settings, on_stored=lambda b, i=i: stored[i].add(b.session))
+                )
+            )
+        await _publish(
+            mosquitto.port,
+            mqtt_root,
+            [_batch(s, f"d{i}", 0, [70.0] * 5, t0) for i, s in enumerate(sessions)],
+        )
+        assert await _wait_count(influx, "vitals", mqtt_root, 120, 15) == 120
+        for _ in range(50):
+            if len(stored[0]) + len(stored[1]) == len(sessions):
+                break
+            await asyncio.sleep(0.1)
+    assert stored[0] | stored[1] == set(sessions)
+    assert not stored[0] & stored[1]
+    assert all(shard_of(s) < 32 for s in stored[0])
+    assert all(shard_of(s) >= 32 for s in stored[1])
+    assert stored[0]
+    assert stored[1]
+    assert metrics[0].readings_in + metrics[1].readings_in == 120
+
+
+async def test_influxdb_down_for_30_s_mid_stream_loses_no_point(
+    mosquitto: MqttEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    server = InfluxDB(tmp_path / "influx")
+    server.start()
+    try:
+        influx = InfluxSettings(
+            url=server.url, org=server.setup.org, bucket=server.setup.bucket, token=server.token
+        )
+        session = f"{mqtt_root}-S1"
+        t0 = time.time() - 600
+        batches = [_batch(session, "hr-1", i * 10, [70.0] * 10, t0) for i in range(60)]
+        settings = _settings(mosquitto, influx, mqtt_root, tmp_path / "spill")
+        async with _running(settings) as metrics:
+            await _publish(mosquitto.port, mqtt_root, batches[:20])
+            assert await _wait_count(influx, "vitals", mqtt_root, 200, 10) == 200
+            server.stop()
+            await _publish(mosquitto.port, mqtt_root, batches[20:])
+            await asyncio.sleep(30)
+            assert metrics.write_failures > 0
+            assert metrics.readings_stored == 600
+            await asyncio.to_thread(server.start)
+            assert await _wait_count(influx, "vitals", mqtt_root, 600, 20) == 600
+    finally:
+        server.stop()
+
+
+async def test_a_processor_killed_with_sigkill_loses_no_reading(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    influx = _influx(influxdb)
+    env = {
+        **os.environ,
+        "VIGIL_MQTT_URL": f"mqtt://127.0.0.1:{mosquitto.port}",
+        "VIGIL_INFLUX_URL": influx.url,
+        "VIGIL_INFLUX_ORG": influx.org,
+        "VIGIL_INFLUX_BUCKET": influx.bucket,
+        "VIGIL_INFLUX_TOKEN": influx.token,
+    }
+    argv = [
+        sys.executable,
+        "-c",
+        "import sys; from vigil.cli import main; sys.exit(main())"
+        if _cli_has_processor()
+        else "import argparse, sys; from monitor.command import configure_parser, run; "
+        "p = argparse.ArgumentParser(); configure_parser(p); sys.exit(run(p.parse_args()))",
+        *(["processor"] if _cli_has_processor() else []),
+        "--root",
+        mqtt_root,
+        "--client-id",
+        f"{mqtt_root}-proc",
+        "--spill-dir",
+        str(tmp_path),
+    ]
+    session = f"{mqtt_root}-S1"
+    t0 = time.time() - 600
+    batches = [_batch(session, "hr-1", i * 10, [70.0] * 10, t0) for i in range(300)]
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(argv, env=env, cwd=REPO, stderr=subprocess.PIPE)
+
+    # The persistent session must exist before publishing: the first run creates it.
+    first = start()
+    try:
+        await _wait_until_consuming(mosquitto.port, mqtt_root, influx)
+        publisher = asyncio.create_task(_publish(mosquitto.port, mqtt_root, batches, 0.01))
+        await asyncio.sleep(1.0)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert not publisher.done()  # killed mid-stream
+        await publisher
+        assert await _count(influx, "vitals", mqtt_root) < 3000
+        second = start()
+        try:
+            assert await _wait_count(influx, "vitals", mqtt_root, 3000, 40) == 3000
+            await _wait_until_consuming(mosquitto.port, mqtt_root, influx, first_seq=1000)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, second.stderr.read().decode() if second.stderr else ""
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+def _cli_has_processor() -> bool:
+    from vigil.cli import SUBCOMMANDS  # noqa: PLC0415
+
+    return "processor" in SUBCOMMANDS
+
+
+async def _wait_until_consuming(
+    port: int, root: str, influx: InfluxSettings, first_seq: int = 0
+) -> None:
+    """Publish probe readings (a session outside `root`'s prefix) until one more is stored."""
+    session = f"p{root}"
+    before = await _count(influx, "vitals", session)
+    for seq in range(first_seq, first_seq + 300):
+        await _publish(port, root, [_batch(session, "probe", seq, [70.0], time.time() - 600)])
+        if await _count(influx, "vitals", session) > before:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the processor did not start consuming")
