@@ -20,6 +20,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "session": ("vigil.sessions", "start, end and list monitoring sessions"),
     "demo": ("vigil.demo", "run the whole pipeline on emulated patients and print what flows"),
     "processor": ("monitor.command", "consume readings, store them in InfluxDB, evaluate alarms"),
+    "hub": (
+        "alerts.hub.command",
+        "run the clinicians' hub (websocket + dashboard) or manage its accounts",
+    ),
     "gateway": ("devices.gateway.command", "run the home gateway: BLE wearables to MQTT"),
     "emulate": ("devices.emulation.command", "run bumble-emulated wearables from scenarios"),
     "wire": ("vigil.wire.command", "print or check the MQTT wire contract's JSON Schemas"),

@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+# The dashboard's browser test drives a real hub with the hub tests' helpers.
+sys.path.insert(0, str(Path(__file__).parents[1] / "alerts" / "hub"))
