@@ -100,7 +100,7 @@ async def fake_engine(mosquitto, root: str):
                 commands.append(command)
                 if command.action != "acknowledge":
                     continue
-                _, rule, n = command.alarm_id.split("/")
+                _, rule, n = command.alarm_id.split(":")
                 raised = alarm_event(command.session, int(n), rule=rule)
                 acked = alarm_event(
                     command.session, int(n), rule=rule, kind="acknowledged", by=command.by

@@ -15,6 +15,7 @@ def test_topics_of_version_1() -> None:
     assert topics.alarm_events("S-1") == "vigil/v1/alarms/S-1/events"
     assert topics.alarm_state("S-1", "a1") == "vigil/v1/alarms/S-1/state/a1"
     assert topics.commands("S-1") == "vigil/v1/commands/S-1"
+    assert topics.command_results("S-1") == "vigil/v1/commands/S-1/results"
     assert topics.dead_letter == "vigil/v1/deadletter"
 
 

@@ -14,6 +14,8 @@ import msgspec
 WIRE_VERSION: Literal[1] = 1
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# Alarm ids appear as one topic level (`alarms/{session}/state/{alarm_id}`): no `/ + #`.
+AlarmId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")]
 Time = Annotated[float, msgspec.Meta(ge=0)]
 Seq = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -153,7 +155,7 @@ Priority = Literal["high", "medium", "low"]
 class AlarmEvent(_Payload, frozen=True, kw_only=True):
     event_id: str  # idempotency key: the same decision always has the same id
     session: Id
-    alarm_id: str
+    alarm_id: AlarmId
     kind: str
     priority: Priority
     rule: str
@@ -171,7 +173,7 @@ class AlarmEvent(_Payload, frozen=True, kw_only=True):
 
 class AlarmState(_Payload, frozen=True, kw_only=True):
     session: Id
-    alarm_id: str
+    alarm_id: AlarmId
     rule: str
     priority: Priority
     state: str
@@ -184,12 +186,26 @@ class AlarmState(_Payload, frozen=True, kw_only=True):
 
 class Command(_Payload, frozen=True, kw_only=True):
     session: Id
-    alarm_id: str
+    alarm_id: AlarmId
     action: Literal["acknowledge", "audio_pause", "escalate", "note"]
     by: Id
     t: Time
     duration_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] | None = None
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    request_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # echoed in the result
+
+
+class CommandResult(_Payload, frozen=True, kw_only=True):
+    """The engine's answer to a `Command`: accepted, or rejected with a reason."""
+
+    session: Id
+    alarm_id: AlarmId
+    action: Literal["acknowledge", "audio_pause", "escalate", "note"]
+    by: Id
+    t: Time
+    accepted: bool
+    reason: str | None = None  # unknown_alarm, already_resolved, already_acknowledged, ...
+    request_id: str | None = None
 
 
 class DeadLetter(_Payload, frozen=True, kw_only=True):

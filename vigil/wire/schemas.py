@@ -18,6 +18,7 @@ PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
     "alarm-event": payloads.AlarmEvent,
     "alarm-state": payloads.AlarmState,
     "command": payloads.Command,
+    "command-result": payloads.CommandResult,
     "dead-letter": payloads.DeadLetter,
 }
 

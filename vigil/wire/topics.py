@@ -58,6 +58,9 @@ class Topics:
     def commands(self, session: str) -> str:
         return f"{self.base}/commands/{session}"
 
+    def command_results(self, session: str) -> str:
+        return f"{self.base}/commands/{session}/results"
+
     @property
     def dead_letter(self) -> str:
         return f"{self.base}/deadletter"

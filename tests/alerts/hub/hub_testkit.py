@@ -223,7 +223,7 @@ def alarm_event(
     session: str, n: int, *, kind: str = "raised", priority: str = "high", **extra: Any
 ) -> AlarmEvent:
     rule = extra.pop("rule", "spo2_low")
-    alarm_id = f"{session}/{rule}/{n}"
+    alarm_id = f"{session}:{rule}:{n}"
     fields = {
         "event_id": f"{alarm_id}:{kind}:{extra.pop('tag', 0)}",
         "session": session,

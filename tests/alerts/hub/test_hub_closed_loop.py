@@ -175,7 +175,7 @@ async def test_resume_beyond_the_buffer_gets_a_fresh_snapshot(mosquitto, mqtt_ro
                 event = alarm_event("S1", n)
                 await up.alarm(event, alarm_state(event))
             await a.until(
-                lambda m: m.get("alarm_id") == "S1/spo2_low/4" and m["type"] == "alarm_state"
+                lambda m: m.get("alarm_id") == "S1:spo2_low:4" and m["type"] == "alarm_state"
             )
         async with dashboard(
             hub,
@@ -185,7 +185,7 @@ async def test_resume_beyond_the_buffer_gets_a_fresh_snapshot(mosquitto, mqtt_ro
             pass
     assert fresh["type"] == "snapshot"
     assert sorted(a["alarm_id"] for a in fresh["alarms"]) == [
-        f"S1/spo2_low/{n}" for n in range(1, 5)
+        f"S1:spo2_low:{n}" for n in range(1, 5)
     ]
 
 
@@ -335,14 +335,14 @@ async def test_audit_trail_lands_in_influxdb(influxdb, mqtt_root):
                 by="dr-a",
                 t=t,
                 session=session,
-                alarm_id=f"{session}/spo2_low/1",
+                alarm_id=f"{session}:spo2_low:1",
             ),
             AuditRecord(
                 action="note",
                 by="dr-a",
                 t=t - 1,
                 session=session,
-                alarm_id=f"{session}/spo2_low/1",
+                alarm_id=f"{session}:spo2_low:1",
                 note='said "ok"',
             ),
         ]
@@ -363,8 +363,8 @@ async def test_audit_trail_lands_in_influxdb(influxdb, mqtt_root):
         for r in table.records
     )
     assert rows == [
-        ("acknowledge", "dr-a", "alarm_id", f"{session}/spo2_low/1"),
-        ("note", "dr-a", "alarm_id", f"{session}/spo2_low/1"),
+        ("acknowledge", "dr-a", "alarm_id", f"{session}:spo2_low:1"),
+        ("note", "dr-a", "alarm_id", f"{session}:spo2_low:1"),
         ("note", "dr-a", "note", 'said "ok"'),
     ]
     assert metrics.audit_failures == 0

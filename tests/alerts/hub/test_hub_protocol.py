@@ -110,9 +110,9 @@ async def test_snapshot_shows_each_clinician_only_their_sessions(mosquitto, mqtt
         "sup-1": ["S1", "S2"],
     }
     assert {u: [a["alarm_id"] for a in snap["alarms"]] for u, snap in snapshots.items()} == {
-        "dr-a": ["S1/spo2_low/1"],
+        "dr-a": ["S1:spo2_low:1"],
         "dr-b": [],
-        "sup-1": ["S1/spo2_low/1"],
+        "sup-1": ["S1:spo2_low:1"],
     }
     snap = snapshots["dr-a"]
     assert (snap["type"], snap["v"], snap["user"], snap["role"]) == (
@@ -182,7 +182,7 @@ async def test_malformed_commands_each_get_their_documented_answer(mosquitto, mq
                 }
             )
             unknown_alarm = await a.request(
-                {"type": "ack", "req": "r7", "session": "S1", "alarm_id": "S1/x/1"}
+                {"type": "ack", "req": "r7", "session": "S1", "alarm_id": "S1:x:1"}
             )
             again = await a.request({"type": "hello", "req": "r8", "v": 1, "token": "t"})
             extra = await a.request(
@@ -216,7 +216,7 @@ async def test_malformed_commands_each_get_their_documented_answer(mosquitto, mq
         "type": "error",
         "req": "r7",
         "code": "unknown_alarm",
-        "message": "no active alarm S1/x/1 in session S1",
+        "message": "no active alarm S1:x:1 in session S1",
     }
     assert again["code"] == "bad_state"
     assert extra["code"] == "malformed"
