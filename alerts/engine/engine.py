@@ -1,0 +1,231 @@
+"""`AlarmEngine`: the sans-I/O alarm core. Inputs in, `AlarmEvent`s out; time is passed in.
+
+The engine holds every open session. Inputs for a session that is not open open it with the
+default profile, at the input's time, so an edge never has to drop data; a processor that
+knows a session's profile (with its overrides) opens it explicitly first.
+Timers (deadman, delays of reported states, acknowledgement and audio-pause expiry,
+escalation) fire only in `advance(now)`, so a replay that includes the ticks yields the
+same events and ids.
+"""
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from alerts.engine.batch import SMALL_BATCH_ROWS, ReadingBatch, evaluate_batch
+from alerts.engine.compiled import compile_profile, flag_bits
+from alerts.engine.events import AlarmEvent, CommandRejected, CommandResult, RejectionReason
+from alerts.engine.inputs import (
+    Acknowledge,
+    Command,
+    DeviceStatus,
+    DoseAdministered,
+    GatewayStatus,
+    PauseAudio,
+    Reading,
+    RestoredAlarm,
+)
+from alerts.engine.lifecycle import OpenAlarm
+from alerts.engine.news2 import News2Score
+from alerts.engine.session import Session
+from alerts.engine.slot_table import SlotTable
+from alerts.errors import SessionError
+from alerts.profiles import METRIC_CODES, Metric, Profile
+
+
+class AlarmEngine:
+    """Alarm evaluation for many sessions. Not thread-safe: one owner feeds it."""
+
+    def __init__(
+        self,
+        default_profile: Profile,
+        *,
+        capacity: int = 1024,
+        vector_min_rows: int = SMALL_BATCH_ROWS,
+    ) -> None:
+        """`capacity`: sessions to size the tables for (they grow); `vector_min_rows`: the
+        batch size from which `on_batch` vectorises (tests set 0 to force it)."""
+        self._vector_min_rows = vector_min_rows
+        # Sessions on the default profile share its compiled form; a session with its own
+        # profile (overrides) gets its own, freed with the session.
+        self._default_compiled = compile_profile(default_profile)
+        self._sessions: dict[str, Session] = {}
+        self._by_slot: dict[int, Session] = {}
+        self._dirty: set[int] = set()
+        self.table = SlotTable(capacity)
+        self.invalid_rows = 0  # reading values skipped: non-finite time or value
+
+    # ------------------------------------------------------------------ sessions
+
+    def open_session(
+        self, session_id: str, *, started_t: float, profile: Profile | None = None
+    ) -> None:
+        """Start watching a session. Deadman timers count from `started_t`."""
+        if session_id in self._sessions:
+            raise SessionError(f"session {session_id} is already open")
+        slot = self.table.allocate()
+        session = Session(
+            session_id,
+            slot=slot,
+            table=self.table,
+            compiled=self._default_compiled if profile is None else compile_profile(profile),
+            started_t=started_t,
+        )
+        self._sessions[session_id] = session
+        self._by_slot[slot] = session
+
+    def close_session(self, session_id: str) -> None:
+        """Forget a session and its open alarms (the session has ended)."""
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            raise SessionError(f"session {session_id} is not open")
+        del self._by_slot[session.slot]
+        self._dirty.discard(session.slot)
+        self.table.release(session.slot)
+
+    def is_open(self, session_id: str) -> bool:
+        return session_id in self._sessions
+
+    def _session(self, session_id: str, t: float) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            self.open_session(session_id, started_t=t)
+            session = self._sessions[session_id]
+        return session
+
+    def slots_of(self, session_ids: Iterable[str]) -> list[int]:
+        """The slot of each session, -1 for a session that is not open."""
+        sessions = self._sessions
+        return [session.slot if (session := sessions.get(sid)) else -1 for sid in session_ids]
+
+    def session_at(self, slot: int) -> Session:
+        return self._by_slot[slot]
+
+    def session_for_batch(self, session_id: str, t: float) -> Session:
+        """The session, opened at `t` if it is not open (as its first reading would)."""
+        return self._session(session_id, t)
+
+    def mark_dirty(self, slots: Iterable[int]) -> None:
+        """Sessions whose state the batch path changed through `Session.on_row`."""
+        self._dirty.update(slots)
+
+    def refresh_dirty(self) -> None:
+        """Bring the batch path's per-session flags up to date after scalar changes."""
+        for slot in self._dirty:
+            self._by_slot[slot].refresh_busy()
+        self._dirty.clear()
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_reading(self, reading: Reading) -> tuple[AlarmEvent, ...]:
+        """Evaluate one reading (the scalar path). Historical readings never drive alarms."""
+        if reading.historical:
+            return ()
+        out: list[AlarmEvent] = []
+        t = reading.t
+        bits = flag_bits(reading.contact, reading.flags)
+        session = None
+        for metric, value in reading.values.items():
+            code = METRIC_CODES.get(metric)
+            if code is None:
+                continue
+            if not (math.isfinite(t) and math.isfinite(value)):
+                self.invalid_rows += 1
+                continue
+            if session is None:
+                session = self._session(reading.session_id, t)
+            session.on_row(reading.device_id, code, value, t, reading.seq, bits, out)
+        if session is not None:
+            self._dirty.add(session.slot)
+        return tuple(out)
+
+    def on_batch(self, batch: ReadingBatch) -> tuple[AlarmEvent, ...]:
+        """Evaluate a batch of flattened readings; the same events as the scalar path."""
+        return evaluate_batch(self, batch, vector_min_rows=self._vector_min_rows)
+
+    def on_device_status(self, status: DeviceStatus) -> tuple[AlarmEvent, ...]:
+        out: list[AlarmEvent] = []
+        self._session(status.session_id, status.t).on_device_status(status, out)
+        return tuple(out)
+
+    def on_gateway_status(self, status: GatewayStatus) -> tuple[AlarmEvent, ...]:
+        out: list[AlarmEvent] = []
+        self._session(status.session_id, status.t).on_gateway_status(status, out)
+        return tuple(out)
+
+    def on_dose(self, dose: DoseAdministered) -> tuple[AlarmEvent, ...]:
+        """Mark the dose: fixes the baselines and checks the pre-dose gate."""
+        out: list[AlarmEvent] = []
+        session = self._session(dose.session_id, dose.t)
+        session.on_dose(dose.t, out)
+        self._dirty.add(session.slot)
+        return tuple(out)
+
+    def on_command(self, command: Command) -> CommandResult:
+        """Acknowledge, pause audio or escalate; a command on an unknown or resolved alarm, or
+        with a duration that is not a positive number, is rejected (never raised)."""
+        session = self._sessions.get(command.session_id)
+        if session is None:
+            return CommandRejected(
+                alarm_id=command.alarm_id,
+                reason=RejectionReason.UNKNOWN_ALARM,
+                message=f"session {command.session_id} is not open",
+            )
+        book = session.book
+        if isinstance(command, Acknowledge):
+            return book.acknowledge(command.alarm_id, command.by, command.t, command.duration_s)
+        if isinstance(command, PauseAudio):
+            return book.pause_audio(command.alarm_id, command.by, command.t, command.duration_s)
+        return book.escalate(command.alarm_id, command.by, command.t)
+
+    def advance(self, now: float) -> tuple[AlarmEvent, ...]:
+        """Fire every timer due at `now`: deadman, reported-state delays, inactivation
+        expiry, escalation. Sessions are visited in slot order, so replays are identical."""
+        table = self.table
+        used = table.used
+        overdue = now - table.last_seen[:used] >= table.stale_after[:used]
+        due = overdue & ~table.stale_active[:used]
+        stale_slots, stale_codes = np.nonzero(due)
+        stale: dict[int, list[int]] = {}
+        for slot, code in zip(stale_slots.tolist(), stale_codes.tolist(), strict=True):
+            stale.setdefault(slot, []).append(code)
+        out: list[AlarmEvent] = []
+        for slot in sorted(self._by_slot):
+            session = self._by_slot[slot]
+            codes = stale.get(slot)
+            if codes is None and not session.needs_tick:
+                continue
+            session.advance(now, codes or [], out)
+            if codes:
+                self._dirty.add(slot)
+        return tuple(out)
+
+    def restore(self, alarm: RestoredAlarm) -> bool:
+        """Reopen an alarm that was open before a processor restart (its session must be open,
+        with the same profile): its episode continues under its id, its condition is active
+        again. Call before the session's other inputs. False if it cannot be restored."""
+        session = self._sessions.get(alarm.session_id)
+        if session is None or not session.restore(alarm):
+            return False
+        self._dirty.add(session.slot)
+        return True
+
+    # ------------------------------------------------------------------ queries
+
+    def news2(self, session_id: str) -> News2Score:
+        """NEWS2 from the latest artifact-free values (partial: see `News2Score.missing`)."""
+        return self._open(session_id).news2()
+
+    def baseline(self, session_id: str, metric: Metric) -> float | None:
+        return self._open(session_id).baseline(metric)
+
+    def open_alarms(self, session_id: str) -> tuple[OpenAlarm, ...]:
+        """The session's open alarm episodes, in the order they were raised."""
+        return self._open(session_id).book.open_alarms()
+
+    def _open(self, session_id: str) -> Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise SessionError(f"session {session_id} is not open")
+        return session
