@@ -49,11 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # Two passes: the first finds the subcommand, whose module then declares its own options.
-    known, _ = parser.parse_known_args(argv) if argv and argv[0] in SUBCOMMANDS else (None, None)
-    if known is not None:
-        module = importlib.import_module(SUBCOMMANDS[known.command][0])
+    chosen = next((arg for arg in argv if arg in SUBCOMMANDS), None)
+    if chosen is not None:
+        module = importlib.import_module(SUBCOMMANDS[chosen][0])
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
-        module.configure_parser(subparsers.choices[known.command])
+        module.configure_parser(subparsers.choices[chosen])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],

@@ -27,7 +27,7 @@ from vigil.services.endpoints import MqttEndpoint
 from vigil.wire import AlarmEvent, AlarmState, SessionDescriptor, Topics
 
 SECRET = b"0123456789abcdef0123456789abcdef-test-secret"
-PASSWORD = "correct horse battery staple"  # noqa: S105 - the test accounts' password
+PASSWORD = "correct horse battery staple"
 # Cheap scrypt parameters: the tests log in dozens of times.
 USERS = {"dr-a": "clinician", "dr-b": "clinician", "sup-1": "supervisor"}
 
