@@ -98,7 +98,9 @@ async def _collect(mqtt: MqttSettings, topics: Topics) -> dict[str, SessionDescr
                 found[descriptor.session] = descriptor
 
 
-async def _publish(mqtt: MqttSettings, topics: Topics, descriptor: SessionDescriptor) -> None:
+async def publish_session(
+    mqtt: MqttSettings, topics: Topics, descriptor: SessionDescriptor
+) -> None:
     async with aiomqtt.Client(
         mqtt.host, mqtt.port, username=mqtt.username, password=mqtt.password
     ) as client:
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             if existing is None:
                 sys.stderr.write(f"no session {args.session}\n")
                 return 1
-            asyncio.run(_publish(mqtt, topics, msgspec.structs.replace(existing, ended=now)))
+            asyncio.run(publish_session(mqtt, topics, msgspec.structs.replace(existing, ended=now)))
             return 0
         descriptor = SessionDescriptor(
             session=args.session,
@@ -142,6 +144,6 @@ def run(args: argparse.Namespace) -> int:
         msgspec.json.decode(msgspec.json.encode(descriptor), type=SessionDescriptor)
     except msgspec.ValidationError as err:
         raise ConfigError(f"invalid session: {err}") from err
-    asyncio.run(_publish(mqtt, topics, descriptor))
+    asyncio.run(publish_session(mqtt, topics, descriptor))
     sys.stdout.write(msgspec.json.encode(descriptor).decode() + "\n")
     return 0
