@@ -1,6 +1,8 @@
 """Engine facade, batch input, conditions, baseline, rate windows, NEWS2, benchmark."""
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -347,3 +349,19 @@ def test_a_downward_rise_rule_narrows_the_quiet_bounds_and_fires_on_both_paths()
             (EventKind.RESOLVED, "sbp_drop", T0 + 360),  # 103 - 122 = -19 >= -20
         ]
     )
+
+
+def test_the_engine_core_does_no_io_and_reads_no_clock():
+    """House style: pure core. Only the micro-benchmark reads a clock (when called)."""
+    engine_dir = Path(__file__).parents[2] / "alerts" / "engine"
+    forbidden = re.compile(
+        r"^\s*(import|from)\s+(asyncio|aiomqtt|paho|websockets|influxdb_client|bleak|socket|time"
+        r"|datetime|logging)\b",
+        flags=re.MULTILINE,
+    )
+    offenders = {
+        path.name
+        for path in engine_dir.glob("*.py")
+        if path.name != "benchmark.py" and forbidden.search(path.read_text(encoding="utf-8"))
+    }
+    assert offenders == set()
