@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+from alerts.profiles import BUNDLED_PROFILES
+from monitor.engine_evaluator import DEFAULT_PROFILE, EngineEvaluator
 from monitor.errors import MonitorError
 from monitor.processor import run_processor
 from monitor.settings import ProcessorSettings, instance_shards, parse_shards
@@ -38,6 +40,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="fsync the spill every so many seconds; 0: before every acknowledgement",
     )
     parser.add_argument("--max-in-flight", type=int, default=1000, help="MQTT Receive Maximum")
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        choices=BUNDLED_PROFILES,
+        help="alarm profile of sessions that name none (default: %(default)s)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> ProcessorSettings:
@@ -58,14 +66,14 @@ def settings_from_args(args: argparse.Namespace) -> ProcessorSettings:
     )
 
 
-async def _main(settings: ProcessorSettings) -> None:
+async def _main(settings: ProcessorSettings, profile: str) -> None:
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
     try:
-        await run_processor(settings)
+        await run_processor(settings, evaluator=EngineEvaluator(profile))
     except asyncio.CancelledError:
         log.info("stopped by signal; spill flushed")
 
@@ -73,7 +81,7 @@ async def _main(settings: ProcessorSettings) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-        asyncio.run(_main(settings))
+        asyncio.run(_main(settings, args.profile))
     except MonitorError as err:
         print(f"vigil processor: {err}", file=sys.stderr)  # noqa: T201
         return 2

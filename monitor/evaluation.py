@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from vigil.wire import AlarmEvent, AlarmState, Command, DeviceStatus, Reading, ReadingBatch
+from vigil.wire import (
+    AlarmEvent,
+    AlarmState,
+    Command,
+    CommandResult,
+    DeviceStatus,
+    GatewayEvent,
+    GatewayStatus,
+    Reading,
+    ReadingBatch,
+)
 from vigil.wire import SessionDescriptor as Session
 
 
@@ -31,9 +41,10 @@ class StateChange:
 class Decisions:
     events: tuple[AlarmEvent, ...] = ()
     states: tuple[StateChange, ...] = ()
+    results: tuple[CommandResult, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.states)
+        return bool(self.events or self.states or self.results)
 
 
 NO_DECISIONS = Decisions()
@@ -51,6 +62,12 @@ class Evaluator(Protocol):
 
     def on_status(self, status: DeviceStatus) -> Decisions:
         """A device connected, disconnected or reported its battery."""
+
+    def on_gateway_status(self, status: GatewayStatus) -> Decisions:
+        """A gateway came online or went offline (its last will)."""
+
+    def on_gateway_event(self, event: GatewayEvent) -> Decisions:
+        """A gateway reported a technical event (outbox overflow)."""
 
     def on_command(self, command: Command) -> Decisions:
         """A clinician acknowledged, paused or escalated an alarm."""
@@ -114,6 +131,12 @@ class ThresholdEvaluator:
         return NO_DECISIONS
 
     def on_status(self, status: DeviceStatus) -> Decisions:  # noqa: ARG002
+        return NO_DECISIONS
+
+    def on_gateway_status(self, status: GatewayStatus) -> Decisions:  # noqa: ARG002
+        return NO_DECISIONS
+
+    def on_gateway_event(self, event: GatewayEvent) -> Decisions:  # noqa: ARG002
         return NO_DECISIONS
 
     def on_command(self, command: Command) -> Decisions:  # noqa: ARG002

@@ -30,6 +30,8 @@ from vigil.wire import (
     AlarmState,
     Command,
     DeviceStatus,
+    GatewayEvent,
+    GatewayStatus,
     ReadingBatch,
     SessionDescriptor,
     Topics,
@@ -65,11 +67,15 @@ class Pipeline:
         self._sessions = PayloadDecoder(SessionDescriptor)
         self._statuses = PayloadDecoder(DeviceStatus)
         self._commands = PayloadDecoder(Command)
+        self._gateway_statuses = PayloadDecoder(GatewayStatus)
+        self._gateway_events = PayloadDecoder(GatewayEvent)
         self._encode = msgspec.json.Encoder().encode
         self._readings_prefix = f"{topics.base}/readings/"
         self._sessions_prefix = f"{topics.base}/sessions/"
         self._status_prefix = f"{topics.base}/status/device/"
         self._commands_prefix = f"{topics.base}/commands/"
+        self._gateway_status_prefix = f"{topics.base}/status/gateway/"
+        self._gateway_events_prefix = f"{topics.base}/events/gateway/"
         self.publish: Publish = _not_connected
         self.on_stored: Callable[[ReadingBatch], None] | None = None
         self._logged: set[str] = set()
@@ -82,6 +88,8 @@ class Pipeline:
             self._topics.session("+"),
             self._topics.device_status("+"),
             self._topics.commands("+"),
+            self._topics.gateway_status("+"),
+            self._topics.gateway_events("+"),
         ]
 
     def foreign_filters(self) -> list[str]:
@@ -116,6 +124,14 @@ class Pipeline:
                 self._on_other(topic, payload, self._statuses, self._evaluator.on_status)
             elif topic.startswith(self._commands_prefix):
                 self._on_other(topic, payload, self._commands, self._evaluator.on_command)
+            elif topic.startswith(self._gateway_status_prefix):
+                self._on_other(
+                    topic, payload, self._gateway_statuses, self._evaluator.on_gateway_status
+                )
+            elif topic.startswith(self._gateway_events_prefix):
+                self._on_other(
+                    topic, payload, self._gateway_events, self._evaluator.on_gateway_event
+                )
         except Exception:
             # A bug, not bad input: leave the message unacknowledged (the broker redelivers it
             # on the next connection) and keep the processor running.
@@ -164,8 +180,10 @@ class Pipeline:
         if isinstance(message, Rejection):
             self._reject(topic, payload, message)
             return
-        session: str = message.session  # type: ignore[attr-defined]
-        if self.owns(session):
+        # Gateway messages name no session: every instance hears them, and the evaluator maps
+        # the gateway to the sessions of its own that it serves.
+        session: str | None = getattr(message, "session", None)
+        if session is None or self.owns(session):
             self.carry_out(evaluate(message))
 
     def carry_out(self, decisions: Decisions) -> None:
@@ -180,6 +198,8 @@ class Pipeline:
             publish(
                 topics.alarm_state(change.session, change.alarm_id), payload, qos=1, retain=True
             )
+        for result in decisions.results:
+            publish(topics.command_results(result.session), encode(result), qos=1)
         if decisions.events:
             self._commit.stage([alarm_event_line(event) for event in decisions.events])
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from monitor.admission import Admission
 from monitor.clock import Clock, SystemClock
 from monitor.commit import GroupCommit
+from monitor.engine_evaluator import EngineEvaluator
 from monitor.errors import MqttUnavailableError
-from monitor.evaluation import Evaluator, ThresholdEvaluator
+from monitor.evaluation import Evaluator
 from monitor.metrics import Metrics
 from monitor.metrics_server import serve_metrics
 from monitor.mqtt_consumer import MqttLink
@@ -62,7 +63,7 @@ async def run_processor(  # noqa: PLR0913 - collaborators are injected, all opti
     """Run until cancelled. `ready` and `on_stored` are shorthands for `hooks`."""
     if hooks is None:
         hooks = Hooks(ready=ready or asyncio.Event(), on_stored=on_stored)
-    evaluator = evaluator or ThresholdEvaluator()
+    evaluator = evaluator or EngineEvaluator()
     clock = clock or SystemClock()
     metrics = metrics or Metrics()
     journal = Journal(settings.spill_dir / "journal")

@@ -18,6 +18,7 @@ import pytest
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from monitor.metrics import Metrics
+from monitor.engine_evaluator import EngineEvaluator
 from monitor.processor import Hooks, run_processor
 from monitor.settings import ProcessorSettings, instance_shards
 from monitor.storage.influx import InfluxSettings
@@ -60,7 +61,11 @@ async def _running(
 ) -> AsyncIterator[Metrics]:
     metrics = Metrics()
     hooks = Hooks(on_stored=on_stored)
-    task = asyncio.create_task(run_processor(settings, metrics=metrics, hooks=hooks))
+    # The real engine with the peer's rule set: an alarm on the first reading past a limit.
+    evaluator = EngineEvaluator("peer-compat")
+    task = asyncio.create_task(
+        run_processor(settings, evaluator=evaluator, metrics=metrics, hooks=hooks)
+    )
     try:
         await asyncio.wait_for(hooks.ready.wait(), 15)
         yield metrics

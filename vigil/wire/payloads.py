@@ -172,6 +172,9 @@ class AlarmEvent(_Payload, frozen=True, kw_only=True):
 
 
 class AlarmState(_Payload, frozen=True, kw_only=True):
+    """An open alarm episode, retained; `state` is `active`, `latched` (condition gone, waits
+    for an acknowledgement), `acknowledged` or `audio_paused`."""
+
     session: Id
     alarm_id: AlarmId
     rule: str
@@ -181,7 +184,8 @@ class AlarmState(_Payload, frozen=True, kw_only=True):
     onset: Time
     t: Time
     acknowledged_by: Id | None = None
-    until: Time | None = None
+    until: Time | None = None  # when the acknowledgement or audio pause runs out
+    escalated: bool = False
 
 
 class Command(_Payload, frozen=True, kw_only=True):

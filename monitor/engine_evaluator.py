@@ -1,0 +1,386 @@
+"""The alarm engine (`alerts.engine`) behind the processor's `Evaluator` protocol.
+
+Translates wire messages into engine inputs and engine events back into wire payloads, keeps
+the retained alarm state of each open episode, opens each session with its profile and
+overrides, marks the dose when its time comes, and restores open alarms after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from alerts import engine
+from alerts.errors import AlertsError
+from alerts.profiles import Metric, Profile, apply_overrides, bundled_profile
+from monitor.evaluation import NO_DECISIONS, Decisions, StateChange
+from vigil.wire import (
+    AlarmEvent,
+    AlarmState,
+    Command,
+    CommandResult,
+    DeviceStatus,
+    GatewayEvent,
+    GatewayStatus,
+    Reading,
+    ReadingBatch,
+    SessionDescriptor,
+)
+from vigil.wire.payloads import Priority as WirePriority
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROFILE = "ketamine-home"
+# Fewer rows than this go through the engine's scalar path (numpy's per-call cost wins).
+BATCH_MIN_ROWS = 64
+_NO_STATE_KINDS = frozenset({engine.EventKind.ADVISORY})
+# Wire metrics the engine judges; the others (cuff pressure, fast/slow averages) are stored only.
+_ENGINE_METRICS: dict[str, Metric] = {m.value: m for m in Metric}
+
+
+@dataclass(slots=True)
+class _Episode:
+    """What the wire state of an open alarm needs that the engine's view does not carry."""
+
+    rule: str
+    priority: str
+    message: str
+    onset: float
+    acknowledged_by: str | None = None
+    escalated: bool = False
+
+
+@dataclass(slots=True)
+class _SessionInfo:
+    dose_time: float | None = None
+    dosed: bool = False
+    devices: set[str] = field(default_factory=set)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+class EngineEvaluator:
+    def __init__(self, default_profile: str = DEFAULT_PROFILE) -> None:
+        self._default = bundled_profile(default_profile)
+        self._engine = engine.AlarmEngine(self._default)
+        self._sessions: dict[str, _SessionInfo] = {}
+        self._episodes: dict[str, _Episode] = {}
+        self._restored: dict[str, list[AlarmState]] = {}
+        self._gateways: dict[str, set[str]] = {}  # gateway -> sessions it serves
+
+    # ---------------------------------------------------------------- sessions and restore
+
+    def restore(self, states: Sequence[AlarmState]) -> None:
+        for state in states:
+            self._restored.setdefault(state.session, []).append(state)
+
+    def _profile(self, descriptor: SessionDescriptor) -> Profile:
+        try:
+            profile = bundled_profile(descriptor.profile)
+        except AlertsError:
+            log.error(  # noqa: TRY400 - the message is the whole story; no traceback
+                "session %s: unknown profile %r, using %s",
+                descriptor.session,
+                descriptor.profile,
+                self._default.name,
+            )
+            profile = self._default
+        if not descriptor.overrides:
+            return profile
+        try:
+            return apply_overrides(profile, {"rules": descriptor.overrides})
+        except AlertsError as err:
+            # The session still gets alarms, with the profile's own limits: say so loudly.
+            log.error(  # noqa: TRY400 - the error text is in the message
+                "session %s: overrides refused (%s); profile limits apply",
+                descriptor.session,
+                err,
+            )
+            return profile
+
+    def _open(self, session: str, t: float, profile: Profile | None = None) -> _SessionInfo:
+        info = self._sessions.get(session)
+        if info is None:
+            info = self._sessions[session] = _SessionInfo()
+            self._engine.open_session(session, started_t=t, profile=profile)
+            for state in self._restored.pop(session, []):
+                self._restore_one(state)
+        return info
+
+    def _restore_one(self, state: AlarmState) -> None:
+        acknowledged = state.state == "acknowledged"
+        restored = engine.RestoredAlarm(
+            session_id=state.session,
+            alarm_id=state.alarm_id,
+            onset_t=state.onset,
+            condition_present=state.state != "latched",
+            acknowledged=acknowledged,
+            ack_until=state.until if acknowledged else None,
+            escalated=state.escalated,
+        )
+        if self._engine.restore(restored):
+            self._episodes[state.alarm_id] = _Episode(
+                rule=state.rule,
+                priority=state.priority,
+                message=state.message,
+                onset=state.onset,
+                acknowledged_by=state.acknowledged_by,
+                escalated=state.escalated,
+            )
+        else:
+            log.warning("session %s: alarm %s could not be restored", state.session, state.alarm_id)
+
+    def on_session(self, session: SessionDescriptor) -> Decisions:
+        if session.ended is not None:
+            return self._end(session.session)
+        info = self._open(session.session, session.started, self._profile(session))
+        info.devices.update(session.devices)
+        if session.dose_time != info.dose_time and not info.dosed:
+            info.dose_time = session.dose_time
+        return NO_DECISIONS
+
+    def _end(self, session: str) -> Decisions:
+        if session not in self._sessions:
+            return NO_DECISIONS
+        del self._sessions[session]
+        open_ids = [a.alarm_id for a in self._engine.open_alarms(session)]
+        self._engine.close_session(session)
+        for alarm_id in open_ids:
+            self._episodes.pop(alarm_id, None)
+        return Decisions(states=tuple(StateChange(session, a, None) for a in open_ids))
+
+    def _dose_due(self, now: float, out: list[engine.AlarmEvent]) -> None:
+        for session, info in self._sessions.items():
+            if not info.dosed and info.dose_time is not None and now >= info.dose_time:
+                info.dosed = True
+                out += self._engine.on_dose(
+                    engine.DoseAdministered(session_id=session, t=info.dose_time)
+                )
+
+    # ---------------------------------------------------------------- inputs
+
+    def on_readings(self, batch: ReadingBatch, live: Sequence[Reading]) -> Decisions:
+        if not live:
+            return NO_DECISIONS
+        self._open(batch.session, live[0].t)
+        out: list[engine.AlarmEvent] = []
+        self._dose_due(live[0].t, out)
+        readings = [
+            engine.Reading(
+                session_id=batch.session,
+                device_id=batch.device,
+                seq=r.seq,
+                t=r.t,
+                values={_ENGINE_METRICS[k]: v for k, v in r.values.items() if k in _ENGINE_METRICS},
+                contact=r.contact,
+                flags=frozenset(r.flags),
+            )
+            for r in live
+        ]
+        if sum(len(r.values) for r in readings) >= BATCH_MIN_ROWS:
+            builder = engine.BatchBuilder()
+            for reading in readings:
+                builder.add_reading(reading)
+            out += self._engine.on_batch(builder.build())
+        else:
+            for reading in readings:
+                out += self._engine.on_reading(reading)
+        return self._decide(out)
+
+    def on_status(self, status: DeviceStatus) -> Decisions:
+        self._open(status.session, status.t).devices.add(status.device)
+        self._gateways.setdefault(status.gateway, set()).add(status.session)
+        connected = {"connected": True, "disconnected": False}.get(status.state)
+        return self._decide(
+            self._engine.on_device_status(
+                engine.DeviceStatus(
+                    session_id=status.session,
+                    device_id=status.device,
+                    t=status.t,
+                    connected=connected,
+                    battery_pct=status.battery_pct,
+                )
+            )
+        )
+
+    def _per_session_of(
+        self, gateway: str, make: Callable[[str], engine.GatewayStatus]
+    ) -> Decisions:
+        out: list[engine.AlarmEvent] = []
+        for session in sorted(self._gateways.get(gateway, ())):
+            if session in self._sessions:
+                out += self._engine.on_gateway_status(make(session))
+        return self._decide(out)
+
+    def on_gateway_status(self, status: GatewayStatus) -> Decisions:
+        t = status.t if status.t is not None else self._latest_t()
+        return self._per_session_of(
+            status.gateway,
+            lambda s: engine.GatewayStatus(
+                session_id=s, gateway_id=status.gateway, t=t, online=status.state == "online"
+            ),
+        )
+
+    def on_gateway_event(self, event: GatewayEvent) -> Decisions:
+        return self._per_session_of(
+            event.gateway,
+            lambda s: engine.GatewayStatus(
+                session_id=s,
+                gateway_id=event.gateway,
+                t=event.t,
+                outbox_overflow=event.event == "outbox_overflow",
+            ),
+        )
+
+    def _latest_t(self) -> float:
+        # A last will carries no time; the broker sends it when the gateway is found gone.
+        import time  # noqa: PLC0415 - only this path reads the wall clock
+
+        return time.time()
+
+    def on_command(self, command: Command) -> Decisions:
+        base = {
+            "session_id": command.session,
+            "alarm_id": command.alarm_id,
+            "by": command.by,
+            "t": command.t,
+        }
+        if command.action == "note":
+            return Decisions(results=(self._result(command, accepted=True),))
+        if command.session not in self._sessions:
+            return Decisions(
+                results=(self._result(command, accepted=False, reason="unknown_alarm"),)
+            )
+        request: engine.Command
+        if command.action == "acknowledge":
+            request = engine.Acknowledge(**base, duration_s=command.duration_s)  # type: ignore[arg-type]
+        elif command.action == "audio_pause":
+            request = engine.PauseAudio(**base, duration_s=command.duration_s)  # type: ignore[arg-type]
+        else:
+            request = engine.Escalate(**base)  # type: ignore[arg-type]
+        outcome = self._engine.on_command(request)
+        if isinstance(outcome, engine.CommandRejected):
+            return Decisions(
+                results=(self._result(command, accepted=False, reason=str(outcome.reason)),)
+            )
+        decided = self._decide(list(outcome.events))
+        return Decisions(
+            events=decided.events,
+            states=decided.states,
+            results=(self._result(command, accepted=True),),
+        )
+
+    @staticmethod
+    def _result(command: Command, *, accepted: bool, reason: str | None = None) -> CommandResult:
+        return CommandResult(
+            session=command.session,
+            alarm_id=command.alarm_id,
+            action=command.action,
+            by=command.by,
+            t=command.t,
+            accepted=accepted,
+            reason=reason,
+            request_id=command.request_id,
+        )
+
+    def advance(self, now: float) -> Decisions:
+        out: list[engine.AlarmEvent] = []
+        self._dose_due(now, out)
+        out += self._engine.advance(now)
+        return self._decide(out)
+
+    # ---------------------------------------------------------------- outputs
+
+    def _decide(self, events: Iterable[engine.AlarmEvent]) -> Decisions:
+        wire: list[AlarmEvent] = []
+        touched: dict[str, str] = {}  # alarm id -> session, in first-touched order
+        for event in events:
+            wire.append(self._wire_event(event))
+            if event.kind in _NO_STATE_KINDS:
+                continue
+            episode = self._episodes.get(event.alarm_id)
+            if episode is None:
+                episode = self._episodes[event.alarm_id] = _Episode(
+                    rule=event.rule_id,
+                    priority=event.priority,
+                    message=event.message,
+                    onset=event.onset_t,
+                )
+            if event.kind is engine.EventKind.ACKNOWLEDGED:
+                episode.acknowledged_by = event.actor
+            elif event.kind is engine.EventKind.ESCALATED:
+                episode.escalated = True
+            touched.setdefault(event.alarm_id, event.session_id)
+        if not wire:
+            return NO_DECISIONS
+        return Decisions(events=tuple(wire), states=tuple(self._states(touched, wire[-1].t)))
+
+    def _states(self, touched: dict[str, str], t: float) -> Iterable[StateChange]:
+        open_by_session: dict[str, dict[str, engine.OpenAlarm]] = {}
+        for alarm_id, session in touched.items():
+            if session not in open_by_session:
+                alarms = self._engine.open_alarms(session) if self._engine.is_open(session) else ()
+                open_by_session[session] = {a.alarm_id: a for a in alarms}
+            view = open_by_session[session].get(alarm_id)
+            if view is None:
+                self._episodes.pop(alarm_id, None)
+                yield StateChange(session, alarm_id, None)
+                continue
+            episode = self._episodes[alarm_id]
+            paused = view.audio_paused_until is not None and view.audio_paused_until > t
+            state = (
+                "acknowledged"
+                if view.acknowledged
+                else "audio_paused"
+                if paused
+                else "active"
+                if view.condition_present
+                else "latched"
+            )
+            until = (
+                view.ack_until if view.acknowledged else view.audio_paused_until if paused else None
+            )
+            yield StateChange(
+                session,
+                alarm_id,
+                AlarmState(
+                    session=session,
+                    alarm_id=alarm_id,
+                    rule=episode.rule,
+                    priority=cast("WirePriority", episode.priority),
+                    state=state,
+                    message=episode.message,
+                    onset=view.onset_t,
+                    t=t,
+                    acknowledged_by=episode.acknowledged_by if view.acknowledged else None,
+                    until=until,
+                    escalated=episode.escalated,
+                ),
+            )
+
+    @staticmethod
+    def _wire_event(event: engine.AlarmEvent) -> AlarmEvent:
+        reading = event.reading
+        return AlarmEvent(
+            event_id=event.event_id,
+            session=event.session_id,
+            alarm_id=event.alarm_id,
+            kind=str(event.kind),
+            priority=cast("WirePriority", str(event.priority)),
+            rule=event.rule_id,
+            message=event.message,
+            t=event.t,
+            onset=event.onset_t,
+            metric=event.metric,
+            value=_finite(event.value),
+            threshold=_finite(event.threshold),
+            device=reading.device_id if reading else None,
+            seq=reading.seq if reading else None,
+            source_t=reading.t if reading else None,
+            by=event.actor,
+        )

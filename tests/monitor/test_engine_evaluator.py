@@ -1,0 +1,276 @@
+"""The alarm engine behind the processor's Evaluator protocol: wire in, wire out."""
+
+from __future__ import annotations
+
+from monitor.engine_evaluator import EngineEvaluator
+from monitor.evaluation import StateChange
+from vigil.wire import (
+    AlarmState,
+    Command,
+    CommandResult,
+    DeviceStatus,
+    GatewayStatus,
+    Reading,
+    ReadingBatch,
+    SessionDescriptor,
+)
+
+T0 = 1_764_480_000.0
+
+
+def _batch(session: str, *readings: Reading) -> ReadingBatch:
+    return ReadingBatch(
+        gateway="gw-1", session=session, device="hr-1", kind="hr_strap", readings=list(readings)
+    )
+
+
+def _hr(seq: int, value: float, t: float | None = None) -> Reading:
+    return Reading(seq=seq, t=T0 + seq if t is None else t, values={"hr": value}, contact=True)
+
+
+def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):  # noqa: ANN202
+    batch = _batch(session, *readings)
+    return evaluator.on_readings(batch, batch.readings)
+
+
+def test_a_raise_and_its_resolve_carry_the_reading_and_the_retained_state() -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    raised = _feed(evaluator, "S-1", _hr(0, 70), _hr(1, 130))
+    (event,) = raised.events
+    assert (event.kind, event.rule, event.priority, event.session) == (
+        "raised",
+        "hr_high",
+        "high",
+        "S-1",
+    )
+    assert (event.device, event.seq, event.source_t, event.value, event.threshold) == (
+        "hr-1",
+        1,
+        T0 + 1,
+        130.0,
+        120.0,
+    )
+    (change,) = raised.states
+    assert change.state is not None
+    assert (change.alarm_id, change.state.state, change.state.rule) == (
+        event.alarm_id,
+        "active",
+        "hr_high",
+    )
+
+    resolved = _feed(evaluator, "S-1", _hr(2, 110))
+    assert [e.kind for e in resolved.events] == ["resolved"]
+    assert resolved.states == (StateChange("S-1", event.alarm_id, None),)
+
+
+def test_replaying_the_same_inputs_gives_the_same_ids() -> None:
+    first, second = EngineEvaluator("peer-compat"), EngineEvaluator("peer-compat")
+    a = _feed(first, "S-1", _hr(0, 130), _hr(1, 100))
+    b = _feed(second, "S-1", _hr(0, 130), _hr(1, 100))
+    assert [e.event_id for e in a.events] == [e.event_id for e in b.events]
+    assert len({e.event_id for e in a.events}) == 2
+
+
+def test_a_big_batch_takes_the_vector_path_and_decides_the_same() -> None:
+    values = [70.0] * 40 + [130.0] * 5 + [70.0] * 40
+    readings = [_hr(i, v) for i, v in enumerate(values)]
+    vector = _feed(EngineEvaluator("peer-compat"), "S-1", *readings)
+    scalar = EngineEvaluator("peer-compat")
+    one_by_one = [e for r in readings for e in _feed(scalar, "S-1", r).events]
+    assert (
+        [(e.kind, e.seq) for e in vector.events]
+        == [(e.kind, e.seq) for e in one_by_one]
+        == [("raised", 40), ("resolved", 45)]
+    )
+
+
+def test_acknowledging_answers_with_a_result_and_a_new_state() -> None:
+    evaluator = EngineEvaluator("ketamine-home")
+    evaluator.on_session(
+        SessionDescriptor(
+            session="S-1",
+            patient="P-1",
+            devices=["hr-1"],
+            profile="ketamine-home",
+            clinicians=["dr-a"],
+            started=T0,
+        )
+    )
+    decided = _feed(evaluator, "S-1", *(_hr(i, 150) for i in range(40)))
+    alarm = next(e for e in decided.events if e.kind == "raised" and e.rule == "hr_high")
+    ack = evaluator.on_command(
+        Command(
+            session="S-1",
+            alarm_id=alarm.alarm_id,
+            action="acknowledge",
+            by="dr-a",
+            t=T0 + 41,
+            request_id="r1",
+        )
+    )
+    assert ack.results == (
+        CommandResult(
+            session="S-1",
+            alarm_id=alarm.alarm_id,
+            action="acknowledge",
+            by="dr-a",
+            t=T0 + 41,
+            accepted=True,
+            request_id="r1",
+        ),
+    )
+    assert [e.kind for e in ack.events] == ["acknowledged"]
+    state = ack.states[0].state
+    assert state is not None
+    assert (state.state, state.acknowledged_by) == ("acknowledged", "dr-a")
+    assert state.until == T0 + 41 + 300  # the profile's acknowledge_s
+
+
+def test_commands_on_unknown_alarms_or_sessions_are_rejected_with_a_reason() -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    _feed(evaluator, "S-1", _hr(0, 70))
+    unknown = evaluator.on_command(
+        Command(session="S-1", alarm_id="S-1:nope:1", action="acknowledge", by="dr-a", t=T0)
+    )
+    assert [(r.accepted, r.reason) for r in unknown.results] == [(False, "unknown_alarm")]
+    assert unknown.events == ()
+    no_session = evaluator.on_command(
+        Command(session="S-9", alarm_id="x", action="audio_pause", by="dr-a", t=T0)
+    )
+    assert [(r.accepted, r.reason) for r in no_session.results] == [(False, "unknown_alarm")]
+    note = evaluator.on_command(
+        Command(session="S-1", alarm_id="x", action="note", by="dr-a", t=T0, note="called")
+    )
+    assert [(r.accepted, r.action) for r in note.results] == [(True, "note")]
+
+
+def test_a_restored_alarm_continues_under_its_id() -> None:
+    first = EngineEvaluator("peer-compat")
+    raised = _feed(first, "S-1", _hr(0, 130))
+    state = raised.states[0].state
+    assert state is not None
+    restarted = EngineEvaluator("peer-compat")
+    restarted.restore([state])
+    again = _feed(restarted, "S-1", _hr(1, 135))
+    assert again.events == ()  # still the same episode: no second raise
+    cleared = _feed(restarted, "S-1", _hr(2, 100))
+    assert [(e.kind, e.alarm_id) for e in cleared.events] == [("resolved", state.alarm_id)]
+
+
+def test_an_ended_session_clears_its_retained_alarm_states() -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    descriptor = SessionDescriptor(
+        session="S-1", patient="P-1", devices=[], profile="peer-compat", clinicians=[], started=T0
+    )
+    evaluator.on_session(descriptor)
+    raised = _feed(evaluator, "S-1", _hr(0, 130))
+    ended = evaluator.on_session(SessionDescriptor(**{**_fields(descriptor), "ended": T0 + 10}))
+    assert ended.states == (StateChange("S-1", raised.events[0].alarm_id, None),)
+
+
+def _fields(descriptor: SessionDescriptor) -> dict[str, object]:
+    return {f: getattr(descriptor, f) for f in descriptor.__struct_fields__}
+
+
+def test_a_gateway_going_offline_raises_a_technical_alarm_in_its_sessions() -> None:
+    evaluator = EngineEvaluator("ketamine-home")
+    evaluator.on_status(
+        DeviceStatus(
+            gateway="gw-1", session="S-1", device="hr-1", kind="hr_strap", state="connected", t=T0
+        )
+    )
+    offline = evaluator.on_gateway_status(GatewayStatus(gateway="gw-1", state="offline", t=T0 + 5))
+    assert [(e.kind, e.rule, e.priority) for e in offline.events] == [
+        ("raised", "gateway_offline", "high")
+    ]
+    assert (
+        evaluator.on_gateway_status(GatewayStatus(gateway="gw-2", state="offline", t=T0 + 5)).events
+        == ()
+    )
+
+
+def test_an_unknown_profile_falls_back_to_the_default_and_says_so(caplog) -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    evaluator.on_session(
+        SessionDescriptor(
+            session="S-1",
+            patient="P-1",
+            devices=[],
+            profile="nonexistent",
+            clinicians=[],
+            started=T0,
+        )
+    )
+    assert "unknown profile 'nonexistent'" in caplog.text
+    assert [e.kind for e in _feed(evaluator, "S-1", _hr(0, 130)).events] == ["raised"]
+
+
+def test_refused_overrides_keep_the_profile_limits_and_say_so(caplog) -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    evaluator.on_session(
+        SessionDescriptor(
+            session="S-1",
+            patient="P-1",
+            devices=[],
+            profile="peer-compat",
+            clinicians=[],
+            started=T0,
+            overrides={"hr_high": {"limit": "high"}},
+        )
+    )
+    assert "overrides refused" in caplog.text
+    assert [e.kind for e in _feed(evaluator, "S-1", _hr(0, 130)).events] == ["raised"]
+
+
+def test_overrides_change_a_sessions_limits() -> None:
+    evaluator = EngineEvaluator("peer-compat")
+    evaluator.on_session(
+        SessionDescriptor(
+            session="S-1",
+            patient="P-1",
+            devices=[],
+            profile="peer-compat",
+            clinicians=[],
+            started=T0,
+            overrides={"hr_high": {"limit": 140.0}},
+        )
+    )
+    assert _feed(evaluator, "S-1", _hr(0, 130)).events == ()
+    assert [e.kind for e in _feed(evaluator, "S-1", _hr(1, 141)).events] == ["raised"]
+
+
+def test_the_dose_fixes_the_baseline_when_its_time_comes() -> None:
+    evaluator = EngineEvaluator("ketamine-home")
+    evaluator.on_session(
+        SessionDescriptor(
+            session="S-1",
+            patient="P-1",
+            devices=["hr-1"],
+            profile="ketamine-home",
+            clinicians=[],
+            started=T0,
+            dose_time=T0 + 100,
+        )
+    )
+    _feed(evaluator, "S-1", *(_hr(i, 70) for i in range(0, 90, 2)))
+    assert evaluator._engine.baseline("S-1", "hr") is None  # noqa: SLF001 - not dosed yet
+    evaluator.advance(T0 + 101)
+    assert evaluator._engine.baseline("S-1", "hr") == 70.0  # noqa: SLF001
+
+
+def test_restored_state_round_trips_through_the_wire_type() -> None:
+    state = AlarmState(
+        session="S-1",
+        alarm_id="S-1:hr_high:1",
+        rule="hr_high",
+        priority="high",
+        state="latched",
+        message="m",
+        onset=T0,
+        t=T0,
+        escalated=True,
+    )
+    evaluator = EngineEvaluator("ketamine-home")
+    evaluator.restore([state])
+    _feed(evaluator, "S-1", _hr(0, 70))  # opens the session, which restores its alarms
+    assert "S-1" in evaluator._sessions  # noqa: SLF001
