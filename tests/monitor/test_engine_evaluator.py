@@ -28,7 +28,7 @@ def _hr(seq: int, value: float, t: float | None = None) -> Reading:
     return Reading(seq=seq, t=T0 + seq if t is None else t, values={"hr": value}, contact=True)
 
 
-def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):  # noqa: ANN202
+def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):
     batch = _batch(session, *readings)
     return evaluator.on_readings(batch, batch.readings)
 
@@ -253,9 +253,9 @@ def test_the_dose_fixes_the_baseline_when_its_time_comes() -> None:
         )
     )
     _feed(evaluator, "S-1", *(_hr(i, 70) for i in range(0, 90, 2)))
-    assert evaluator._engine.baseline("S-1", "hr") is None  # noqa: SLF001 - not dosed yet
+    assert evaluator._engine.baseline("S-1", "hr") is None
     evaluator.advance(T0 + 101)
-    assert evaluator._engine.baseline("S-1", "hr") == 70.0  # noqa: SLF001
+    assert evaluator._engine.baseline("S-1", "hr") == 70.0
 
 
 def test_restored_state_round_trips_through_the_wire_type() -> None:
@@ -273,4 +273,4 @@ def test_restored_state_round_trips_through_the_wire_type() -> None:
     evaluator = EngineEvaluator("ketamine-home")
     evaluator.restore([state])
     _feed(evaluator, "S-1", _hr(0, 70))  # opens the session, which restores its alarms
-    assert "S-1" in evaluator._sessions  # noqa: SLF001
+    assert "S-1" in evaluator._sessions

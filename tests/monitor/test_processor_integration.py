@@ -17,8 +17,8 @@ import msgspec
 import pytest
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
-from monitor.metrics import Metrics
 from monitor.engine_evaluator import EngineEvaluator
+from monitor.metrics import Metrics
 from monitor.processor import Hooks, run_processor
 from monitor.settings import ProcessorSettings, instance_shards
 from monitor.storage.influx import InfluxSettings
