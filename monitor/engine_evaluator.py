@@ -196,6 +196,10 @@ class EngineEvaluator:
         self._open(status.session, status.t).devices.add(status.device)
         self._gateways.setdefault(status.gateway, set()).add(status.session)
         connected = {"connected": True, "disconnected": False}.get(status.state)
+        if status.kind == "bp_cuff" and connected is False:
+            # Cuffs connect, indicate and disconnect by design: between cycles is not a fault.
+            # A cuff that stops measuring is caught by the stale-data rule on sbp instead.
+            connected = None
         return self._decide(
             self._engine.on_device_status(
                 engine.DeviceStatus(
@@ -376,6 +380,7 @@ class EngineEvaluator:
             message=event.message,
             t=event.t,
             onset=event.onset_t,
+            subject=event.subject,
             metric=event.metric,
             value=_finite(event.value),
             threshold=_finite(event.threshold),

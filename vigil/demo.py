@@ -214,7 +214,8 @@ async def _watch(
                     alarms[event.kind] += 1
                     say(
                         "alarm",
-                        f"{event.priority.upper():6} {event.kind:18} {event.message}",
+                        f"{event.priority.upper():6} {event.kind:18} {event.message}"
+                        + (f" [{event.subject}]" if event.subject else ""),
                     )
                 elif message.topic.matches(topics.device_status("+")):
                     status = msgspec.json.decode(payload, type=DeviceStatus)

@@ -274,3 +274,18 @@ def test_restored_state_round_trips_through_the_wire_type() -> None:
     evaluator.restore([state])
     _feed(evaluator, "S-1", _hr(0, 70))  # opens the session, which restores its alarms
     assert "S-1" in evaluator._sessions
+
+
+def test_a_cuff_between_cycles_is_not_a_disconnected_device() -> None:
+    evaluator = EngineEvaluator("ketamine-home")
+    for device, kind in (("bp-1", "bp_cuff"), ("ox-1", "pulse_oximeter")):
+        evaluator.on_status(
+            DeviceStatus(
+                gateway="gw-1", session="S-1", device=device, kind=kind, state="disconnected", t=T0
+            )
+        )
+    later = evaluator.advance(T0 + 60)
+    assert [(e.rule, e.kind) for e in later.events if e.rule == "device_disconnected"] == [
+        ("device_disconnected", "raised")
+    ]
+    assert [e.subject for e in later.events if e.rule == "device_disconnected"] == ["ox-1"]

@@ -162,6 +162,7 @@ class AlarmEvent(_Payload, frozen=True, kw_only=True):
     message: str
     t: Time
     onset: Time | None = None
+    subject: str | None = None  # what a technical alarm is about: a device id or a metric
     metric: str | None = None
     value: float | None = None
     threshold: float | None = None
