@@ -44,7 +44,7 @@ def parse_time(text: str, now: float) -> float:
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, float | bool | str]]:
-    """`rule.param=value` items, e.g. `spo2_low.threshold=88`."""
+    """`rule.param=value` items, e.g. `spo2_low.limit=88`."""
     out: dict[str, dict[str, float | bool | str]] = {}
     for item in items:
         key, sep, raw = item.partition("=")

@@ -24,6 +24,7 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from devices.errors import MalformedPayload
+from devices.gateway.bursts import historical_flags
 from devices.gateway.config import DeviceConfig, GatewaySettings
 from devices.gateway.observations import Observation
 from devices.gateway.profiles import SERVICE_OF_KIND, SUBSCRIPTIONS, Subscription
@@ -34,9 +35,8 @@ from vigil.wire import DeviceStatus
 
 log = logging.getLogger(__name__)
 
-# Indications arriving this soon after subscribing, before any sign of a live cuff cycle,
-# are the cuff's stored readings.
-STORED_WINDOW_S = 3.0
+# A cuff's burst of indications is over when it has been quiet this long.
+BURST_QUIET_S = 1.5
 
 Recorder = Callable[[DeviceConfig, Observation, float, bool], None]
 
@@ -83,6 +83,8 @@ class DeviceLink:
         self._model: str | None = None
         self._firmware: str | None = None
         self._last_seen: float | None = None
+        self._burst: list[tuple[Observation, float]] = []
+        self._burst_timer: asyncio.TimerHandle | None = None
 
     def _status(self, state: str, rssi: int | None = None) -> None:
         self._statuses.update(
@@ -161,6 +163,7 @@ class DeviceLink:
             self._log.info("%s: connected and subscribed", self.device.id)
             await disconnected.wait()
         finally:
+            self._flush_burst()
             with contextlib.suppress(BleakError, TimeoutError, OSError):
                 await asyncio.wait_for(client.disconnect(), 5)
         return time.monotonic() - connected_at
@@ -190,13 +193,26 @@ class DeviceLink:
             return
         self._status("connected")
 
-    async def _subscribe(self, client: BleakClient) -> None:
-        subscribed_at = time.monotonic()
-        live_cycle_seen = False
+    def _hold(self, observation: Observation, received: float) -> None:
+        """Keep a cuff's reading until its burst is over (quiet for BURST_QUIET_S, or the
+        link ends), then record the burst with its history told apart (`bursts.py`)."""
+        self._burst.append((observation, received))
+        if self._burst_timer is not None:
+            self._burst_timer.cancel()
+        self._burst_timer = asyncio.get_running_loop().call_later(BURST_QUIET_S, self._flush_burst)
 
+    def _flush_burst(self) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.cancel()
+            self._burst_timer = None
+        burst, self._burst = self._burst, []
+        flags = historical_flags([observation for observation, _ in burst])
+        for (observation, received), historical in zip(burst, flags, strict=True):
+            self._record(self.device, observation, received, historical)
+
+    async def _subscribe(self, client: BleakClient) -> None:
         def handler_for(sub: Subscription) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
             def on_value(_char: BleakGATTCharacteristic, data: bytearray) -> None:
-                nonlocal live_cycle_seen
                 received = self._clock()
                 self.counters.notifications += 1
                 try:
@@ -205,14 +221,11 @@ class DeviceLink:
                     self.counters.malformed += 1
                     self._log.warning("%s: rejected %s: %s", self.device.id, sub.name, err)
                     return
-                live_cycle_seen = live_cycle_seen or sub.proves_live_cycle
-                stored = (
-                    sub.stored_on_connect
-                    and not live_cycle_seen
-                    and (time.monotonic() - subscribed_at < STORED_WINDOW_S)
-                )
                 self._last_seen = received
-                self._record(self.device, observation, received, stored or observation.from_storage)
+                if sub.arrives_in_bursts:
+                    self._hold(observation, received)
+                else:
+                    self._record(self.device, observation, received, observation.from_storage)
 
             return on_value
 

@@ -19,11 +19,9 @@ class Subscription:
     name: str
     parse: Callable[[bytes], Any]
     observe: Callable[[Any], observations.Observation]
-    # BP cuffs indicate the readings they stored while unconnected right after a connect:
-    # those are history, not the patient now.
-    stored_on_connect: bool = False
-    # Intermediate cuff pressure proves a live cuff cycle is running.
-    proves_live_cycle: bool = False
+    # BP cuffs indicate the readings they stored while unconnected in one burst with the one
+    # just taken: the burst is classified as a whole (`bursts.py`).
+    arrives_in_bursts: bool = False
 
 
 SERVICE_OF_KIND: dict[DeviceKind, str] = {
@@ -47,14 +45,13 @@ SUBSCRIPTIONS: dict[DeviceKind, tuple[Subscription, ...]] = {
             "intermediate cuff pressure",
             gatt.parse_intermediate_cuff_pressure,
             observations.from_intermediate_cuff_pressure,
-            proves_live_cycle=True,
         ),
         Subscription(
             uuids.BLOOD_PRESSURE_MEASUREMENT_UUID,
             "blood pressure measurement",
             gatt.parse_blood_pressure_measurement,
             observations.from_blood_pressure,
-            stored_on_connect=True,
+            arrives_in_bursts=True,
         ),
     ),
     "pulse_oximeter": (

@@ -41,19 +41,19 @@ def test_bad_times_are_config_errors(text: str, message: str) -> None:
 def test_overrides_are_typed() -> None:
     assert parse_overrides(
         [
-            "spo2_low.threshold=88",
+            "spo2_low.limit=88",
             "spo2_low.delay_s=15",
             "sbp_high.latching=false",
             "hr_high.priority=medium",
         ]
     ) == {
-        "spo2_low": {"threshold": 88.0, "delay_s": 15.0},
+        "spo2_low": {"limit": 88.0, "delay_s": 15.0},
         "sbp_high": {"latching": False},
         "hr_high": {"priority": "medium"},
     }
 
 
-@pytest.mark.parametrize("item", ["threshold=88", "spo2_low.threshold", ".x=1", "a.=1"])
+@pytest.mark.parametrize("item", ["threshold=88", "spo2_low.limit", ".x=1", "a.=1"])
 def test_malformed_overrides_are_config_errors(item: str) -> None:
     with pytest.raises(ConfigError, match=r"must look like rule\.param=value"):
         parse_overrides([item])
@@ -95,13 +95,13 @@ def test_start_list_end_round_trip(mosquitto: MqttEndpoint, mqtt_root: str) -> N
         "--dose-time",
         "+10m",
         "--override",
-        "spo2_low.threshold=88",
+        "spo2_low.limit=88",
     )
     assert started.returncode == 0, started.stderr
     listed = [json.loads(line) for line in _vigil(mosquitto, mqtt_root, "list").stdout.splitlines()]
     assert [
         (d["session"], d["patient"], d["devices"], d["clinicians"], d["overrides"]) for d in listed
-    ] == [("S-0001", "P-77", ["hr-01"], ["dr-a"], {"spo2_low": {"threshold": 88.0}})]
+    ] == [("S-0001", "P-77", ["hr-01"], ["dr-a"], {"spo2_low": {"limit": 88.0}})]
     assert listed[0]["dose_time"] == pytest.approx(listed[0]["started"] + 600)
     assert _vigil(mosquitto, mqtt_root, "end", "S-0001").returncode == 0
     ended = json.loads(_vigil(mosquitto, mqtt_root, "list").stdout)
