@@ -26,6 +26,9 @@ def test_an_unknown_subcommand_is_a_usage_error() -> None:
 
 def test_global_options_may_come_before_the_subcommand() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "vigil.cli", "-v", "wire", "check"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "vigil.cli", "-v", "wire", "check"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
