@@ -1,6 +1,9 @@
 """Names shared by profiles and the engine: metrics, priorities, comparisons."""
 
 from enum import StrEnum
+from typing import get_args
+
+from vigil.wire import Flag
 
 
 class Metric(StrEnum):
@@ -59,47 +62,7 @@ class Direction(StrEnum):
     RISING = "rising"  # signal = current value minus the lowest value in the window
 
 
-# Quality flags a reading can carry (the wire's `vigil.wire.Flag` names), in the order of their
-# bits in the engine's batch input. `no_contact` is not sent by devices: the engine sets it when
-# a reading says contact is false.
-QUALITY_FLAGS: tuple[str, ...] = (
-    "no_contact",
-    # Blood Pressure Measurement Status
-    "body_movement",
-    "cuff_loose",
-    "irregular_pulse",
-    "improper_position",
-    "pr_above_range",
-    "pr_below_range",
-    # PLX Measurement Status
-    "plx_measurement_ongoing",
-    "plx_early_estimate",
-    "plx_validated",
-    "plx_fully_qualified",
-    "plx_from_storage",
-    "plx_demonstration",
-    "plx_testing",
-    "plx_calibration_ongoing",
-    "plx_measurement_unavailable",
-    "plx_questionable",
-    "plx_invalid",
-    # PLX Device and Sensor Status
-    "display_update_ongoing",
-    "equipment_malfunction",
-    "signal_processing_irregularity",
-    "inadequate_signal",
-    "poor_signal",
-    "low_perfusion",
-    "erratic_signal",
-    "nonpulsatile_signal",
-    "questionable_pulse",
-    "signal_analysis_ongoing",
-    "sensor_interference",
-    "sensor_unconnected",
-    "unknown_sensor",
-    "sensor_displaced",
-    "sensor_malfunction",
-    "sensor_disconnected",
-    # The gateway's own
-    "device_clock_unset",
-)
+# Quality flags a reading can carry, in the order of their bits in the engine's batch input:
+# the wire's `vigil.wire.Flag` names, in their declared order, after `no_contact`, which devices
+# do not send: the engine sets it when a reading says contact is false.
+QUALITY_FLAGS: tuple[str, ...] = ("no_contact", *get_args(Flag))
