@@ -58,9 +58,10 @@ def _events(sessions: list[str], count: int) -> list[tuple[str, str, bytes]]:
     """(session, event_id, payload) for `count` raise events spread over the sessions."""
     encode = msgspec.json.Encoder().encode
     out = []
+    run = time.time_ns() % 10**9  # ids unique per run: the hub deduplicates by event_id
     for i in range(count):
         session = sessions[i % len(sessions)]
-        alarm_id = f"{session}.hr_high.{i}"
+        alarm_id = f"{session}.hr_high.{run}-{i}"
         event_id = f"{alarm_id}.raised"
         event = AlarmEvent(
             event_id=event_id,
