@@ -154,8 +154,13 @@ class EngineEvaluator:
             self._episodes.pop(alarm_id, None)
         return Decisions(states=tuple(StateChange(session, a, None) for a in open_ids))
 
-    def _dose_due(self, now: float, out: list[engine.AlarmEvent]) -> None:
-        for session, info in self._sessions.items():
+    def _dose_due(self, now: float, out: list[engine.AlarmEvent], only: str | None = None) -> None:
+        sessions = (
+            self._sessions.items()
+            if only is None
+            else ([(only, self._sessions[only])] if only in self._sessions else [])
+        )
+        for session, info in sessions:
             if not info.dosed and info.dose_time is not None and now >= info.dose_time:
                 info.dosed = True
                 out += self._engine.on_dose(
@@ -169,7 +174,9 @@ class EngineEvaluator:
             return NO_DECISIONS
         self._open(batch.session, live[0].t)
         out: list[engine.AlarmEvent] = []
-        self._dose_due(live[0].t, out)
+        # Only this session's dose: scanning every session per message cost a quarter of the
+        # processor's time at 10k readings/s (profiled); `advance` marks the rest each tick.
+        self._dose_due(live[0].t, out, only=batch.session)
         readings = [
             engine.Reading(
                 session_id=batch.session,
