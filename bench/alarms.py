@@ -60,6 +60,7 @@ class AlarmConfig:
     ceiling_s: float = 2.0
     correctness_replicas: int = 10
     nodelay: bool = False
+    nodelay_reps: int = 1
     modes: tuple[str, ...] = ("single", "batch")
     correctness_systems: tuple[str, ...] = ("nodered", "vigil")
     log: list[str] = field(default_factory=list)
