@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+import msgspec
+
 from alerts import engine
 from alerts.errors import AlertsError
 from alerts.profiles import Metric, Profile, apply_overrides, bundled_profile
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PROFILE = "ketamine-home"
 # Fewer rows than this go through the engine's scalar path (numpy's per-call cost wins).
 BATCH_MIN_ROWS = 64
+PROFILE_CACHE_SIZE = 256
+_OVERRIDES_KEY = msgspec.json.Encoder(order="sorted").encode
 _NO_STATE_KINDS = frozenset({engine.EventKind.ADVISORY})
 # Wire metrics the engine judges; the others (cuff pressure, fast/slow averages) are stored only.
 _ENGINE_METRICS: dict[str, Metric] = {m.value: m for m in Metric}
@@ -72,6 +76,7 @@ class EngineEvaluator:
         self._episodes: dict[str, _Episode] = {}
         self._restored: dict[str, list[AlarmState]] = {}
         self._gateways: dict[str, set[str]] = {}  # gateway -> sessions it serves
+        self._profiles: dict[tuple[str, bytes], Profile] = {}
 
     # ---------------------------------------------------------------- sessions and restore
 
@@ -80,6 +85,17 @@ class EngineEvaluator:
             self._restored.setdefault(state.session, []).append(state)
 
     def _profile(self, descriptor: SessionDescriptor) -> Profile:
+        # One Profile object per (profile, overrides): parsing and validating one costs ~2 ms,
+        # and the engine compiles each distinct object once for all the sessions sharing it.
+        key = (descriptor.profile, _OVERRIDES_KEY(descriptor.overrides))
+        profile = self._profiles.get(key)
+        if profile is None:
+            profile = self._profiles[key] = self._build_profile(descriptor)
+            if len(self._profiles) > PROFILE_CACHE_SIZE:
+                del self._profiles[next(iter(self._profiles))]
+        return profile
+
+    def _build_profile(self, descriptor: SessionDescriptor) -> Profile:
         try:
             profile = bundled_profile(descriptor.profile)
         except AlertsError:
