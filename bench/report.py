@@ -196,6 +196,10 @@ def _section(name: str, r: dict[str, Any]) -> list[str]:
         broker = "set_tcp_nodelay true" if name == "latency-nodelay" else "Nagle on (default)"
         title = f"Alarm latency, send -> receipt, 1,000 sessions x 1 reading/s, broker {broker}"
         return latency_section(title, r)
+    if name == "e2e" and r.get("status") == "measured":
+        from bench.e2e import summary_lines  # noqa: PLC0415
+
+        return summary_lines(r)
     if name in ("hub", "e2e"):
         return hub_section(r) if r.get("status") == "measured" else hooks_section(name, r)
     if name == "throughput-nodelay":

@@ -18,7 +18,7 @@ import msgspec
 from alerts import engine
 from alerts.errors import AlertsError
 from alerts.profiles import Metric, Profile, apply_overrides, bundled_profile
-from monitor.evaluation import NO_DECISIONS, Decisions, StateChange
+from monitor.evaluation import NO_DECISIONS, Decisions, Live, StateChange
 from vigil.wire import (
     AlarmEvent,
     AlarmState,
@@ -27,8 +27,6 @@ from vigil.wire import (
     DeviceStatus,
     GatewayEvent,
     GatewayStatus,
-    Reading,
-    ReadingBatch,
     SessionDescriptor,
 )
 from vigil.wire.payloads import Priority as WirePriority
@@ -36,8 +34,6 @@ from vigil.wire.payloads import Priority as WirePriority
 log = logging.getLogger(__name__)
 
 DEFAULT_PROFILE = "ketamine-home"
-# Fewer rows than this go through the engine's scalar path (numpy's per-call cost wins).
-BATCH_MIN_ROWS = 64
 PROFILE_CACHE_SIZE = 256
 _OVERRIDES_KEY = msgspec.json.Encoder(order="sorted").encode
 _NO_STATE_KINDS = frozenset({engine.EventKind.ADVISORY})
@@ -185,34 +181,37 @@ class EngineEvaluator:
 
     # ---------------------------------------------------------------- inputs
 
-    def on_readings(self, batch: ReadingBatch, live: Sequence[Reading]) -> Decisions:
-        if not live:
-            return NO_DECISIONS
-        self._open(batch.session, live[0].t)
+    def on_live(self, groups: Sequence[Live]) -> Decisions:
         out: list[engine.AlarmEvent] = []
-        # Only this session's dose: scanning every session per message cost a quarter of the
-        # processor's time at 10k readings/s (profiled); `advance` marks the rest each tick.
-        self._dose_due(live[0].t, out, only=batch.session)
-        readings = [
-            engine.Reading(
-                session_id=batch.session,
-                device_id=batch.device,
-                seq=r.seq,
-                t=r.t,
-                values={_ENGINE_METRICS[k]: v for k, v in r.values.items() if k in _ENGINE_METRICS},
-                contact=r.contact,
-                flags=frozenset(r.flags),
-            )
-            for r in live
-        ]
-        if sum(len(r.values) for r in readings) >= BATCH_MIN_ROWS:
-            builder = engine.BatchBuilder()
-            for reading in readings:
-                builder.add_reading(reading)
-            out += self._engine.on_batch(builder.build())
-        else:
-            for reading in readings:
-                out += self._engine.on_reading(reading)
+        builder = engine.BatchBuilder()
+        for batch, live in groups:
+            if not live:
+                continue
+            session, device, t = batch.session, batch.device, live[0].t
+            info = self._open(session, t)
+            if not info.dosed and info.dose_time is not None and t >= info.dose_time:
+                # The rows before this one belong before the dose (baselines are fixed by it).
+                out += self._engine.on_batch(builder.build())
+                builder = engine.BatchBuilder()
+                # Only this session's dose: scanning every session per message cost a quarter
+                # of the processor's time (profiled); `advance` marks the rest each tick.
+                self._dose_due(t, out, only=session)
+            for reading in live:
+                bits = engine.flag_bits(reading.contact, reading.flags)
+                for name, value in reading.values.items():
+                    metric = _ENGINE_METRICS.get(name)
+                    if metric is not None:
+                        builder.add(
+                            session_id=session,
+                            device_id=device,
+                            metric=metric,
+                            value=value,
+                            t=reading.t,
+                            seq=reading.seq,
+                            flags=bits,
+                        )
+        # One batch for every message of a socket read: the engine vectorises from 64 rows.
+        out += self._engine.on_batch(builder.build())
         return self._decide(out)
 
     def on_status(self, status: DeviceStatus) -> Decisions:

@@ -1,10 +1,11 @@
 """Where an MQTT message becomes stored points, alarm decisions or a dead letter.
 
-`Pipeline.handle` is the MQTT link's message handler. It runs inline with network reads and
-does per-message, not per-reading, work where it can: decode (msgspec), admit (dedup, lateness),
-evaluate the live readings, publish the evaluator's decisions at once (lowest alarm latency),
-stage the points, and return the group-commit future; the link acknowledges the message when
-that future is done, i.e. once its points are in the journal.
+`Pipeline.handle` is the MQTT link's handler. It runs inline with network reads and gets every
+message of one read: per message it decodes (msgspec), admits (dedup, lateness) and stages the
+points; the live readings of the whole read go to the evaluator as one batch; the decisions
+are published at once (lowest alarm latency); it returns the group-commit future, and the
+link acknowledges the messages when that future is done, i.e. once their points are in the
+journal.
 
 Alarm events and states are published before the message's PUBACK on the same connection, so a
 broker that has our acknowledgement also has the alarms it caused.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import msgspec
@@ -22,8 +23,10 @@ import msgspec
 from monitor.admission import Admission
 from monitor.clock import Clock
 from monitor.commit import GroupCommit
-from monitor.evaluation import Decisions, Evaluator
+from monitor.evaluation import Decisions, Evaluator, Live
 from monitor.metrics import Metrics
+from monitor.mqtt_codec import Inbound
+from monitor.mqtt_consumer import Handled
 from monitor.storage.points import alarm_event_line, batch_lines
 from monitor.validation import PayloadDecoder, ReadingsDecoder, Rejection, dead_letter
 from vigil.wire import (
@@ -80,6 +83,7 @@ class Pipeline:
         self.on_stored: Callable[[ReadingBatch], None] | None = None
         self._logged: set[str] = set()
         self._pending: list[Decisions] = []
+        self._live: list[Live] = []
 
     def filters(self) -> list[str]:
         """Every subscription of the main link: owned reading shards, sessions, status, commands."""
@@ -112,62 +116,92 @@ class Pipeline:
     def owns(self, session: str) -> bool:
         return shard_of(session) in self._shards
 
-    def handle(self, topic: str, payload: bytes, _retained: bool) -> Awaitable[object] | None:
+    def handle(self, messages: Sequence[Inbound]) -> Handled:
+        """The messages of one socket read: one engine batch, one journal group, one ack write.
+
+        Readings of consecutive messages are evaluated together; any other message first
+        evaluates what came before it, so every input reaches the evaluator in arrival order.
+        """
+        failed: set[int] = set()
+        waiting: list[int] = []  # indices of the messages in `self._live`
+        for index, message in enumerate(messages):
+            topic, payload = message.topic, message.payload
+            try:
+                if topic.startswith(self._readings_prefix):
+                    if self._on_readings(topic, payload):
+                        waiting.append(index)
+                    continue
+                self._evaluate_live(waiting, failed)
+                if payload:  # empty: a cleared retained message
+                    self._on_other_topic(topic, payload)
+            except Exception:  # noqa: BLE001 - logged with its traceback, message left unacked
+                # A bug, not bad input: leave the message unacknowledged (the broker redelivers
+                # it on the next connection) and keep the processor running.
+                self._internal_error(f"a message on {topic}", [index], failed)
+        self._evaluate_live(waiting, failed)
+        return Handled(done=self._commit.join(), failed=frozenset(failed))
+
+    def _internal_error(self, what: str, indices: list[int], failed: set[int]) -> None:
+        self._metrics.handler_errors += len(indices)
+        failed.update(indices)
+        log.error("internal error handling %s", what, exc_info=True)  # noqa: LOG014 - called from except blocks only
+
+    def _evaluate_live(self, waiting: list[int], failed: set[int]) -> None:
+        if not self._live:
+            return
+        live, self._live = self._live, []
+        waiting = list(waiting)
         try:
-            if topic.startswith(self._readings_prefix):
-                self._on_readings(topic, payload)
-            elif not payload:
-                return None  # a cleared retained message
-            elif topic.startswith(self._sessions_prefix):
-                self._on_other(topic, payload, self._sessions, self._evaluator.on_session)
-            elif topic.startswith(self._status_prefix):
-                self._on_other(topic, payload, self._statuses, self._evaluator.on_status)
-            elif topic.startswith(self._commands_prefix):
-                self._on_other(topic, payload, self._commands, self._evaluator.on_command)
-            elif topic.startswith(self._gateway_status_prefix):
-                self._on_other(
-                    topic, payload, self._gateway_statuses, self._evaluator.on_gateway_status
-                )
-            elif topic.startswith(self._gateway_events_prefix):
-                self._on_other(
-                    topic, payload, self._gateway_events, self._evaluator.on_gateway_event
-                )
-        except Exception:
-            # A bug, not bad input: leave the message unacknowledged (the broker redelivers it
-            # on the next connection) and keep the processor running.
-            self._metrics.handler_errors += 1
-            log.exception("internal error handling a message on %s", topic)
-            raise
-        return self._commit.join()
+            decisions = self._evaluator.on_live(live)
+        except Exception:  # noqa: BLE001 - logged with its traceback, messages left unacked
+            self._internal_error(f"the live readings of {len(waiting)} messages", waiting, failed)
+        else:
+            if decisions:
+                self.carry_out(decisions)
+        waiting.clear()
+
+    def _on_other_topic(self, topic: str, payload: bytes) -> None:
+        evaluator = self._evaluator
+        if topic.startswith(self._sessions_prefix):
+            self._on_other(topic, payload, self._sessions, evaluator.on_session)
+        elif topic.startswith(self._status_prefix):
+            self._on_other(topic, payload, self._statuses, evaluator.on_status)
+        elif topic.startswith(self._commands_prefix):
+            self._on_other(topic, payload, self._commands, evaluator.on_command)
+        elif topic.startswith(self._gateway_status_prefix):
+            self._on_other(topic, payload, self._gateway_statuses, evaluator.on_gateway_status)
+        elif topic.startswith(self._gateway_events_prefix):
+            self._on_other(topic, payload, self._gateway_events, evaluator.on_gateway_event)
 
     def tick(self) -> None:
         self.carry_out(self._evaluator.advance(self._clock.now()))
 
-    def _on_readings(self, topic: str, payload: bytes) -> None:
+    def _on_readings(self, topic: str, payload: bytes) -> bool:
+        """Decode, admit and stage one message; True when it has live readings to evaluate."""
         metrics = self._metrics
         metrics.messages_in += 1
         batch = self._readings.decode(topic, payload)
         if isinstance(batch, Rejection):
             self._reject(topic, payload, batch)
-            return
+            return False
         if shard_of(batch.session) not in self._shards:
             metrics.ignored_not_owned += 1
-            return
+            return False
         metrics.readings_in += len(batch.readings)
         admitted = self._admission.admit(batch)
         if admitted.duplicates:
             metrics.duplicates += admitted.duplicates
         if admitted.late:
             metrics.late += admitted.late
-        if admitted.live:
-            decisions = self._evaluator.on_readings(batch, admitted.live)
-            if decisions:
-                self.carry_out(decisions)
         if admitted.store:
             metrics.readings_stored += len(admitted.store)
             self._commit.stage(batch_lines(batch, admitted.store))
             if self.on_stored is not None:
                 self._commit.when_stored(functools.partial(self.on_stored, batch))
+        if admitted.live:
+            self._live.append((batch, admitted.live))
+            return True
+        return False
 
     def _on_other(
         self,

@@ -25,7 +25,7 @@ from monitor.errors import MqttUnavailableError
 from monitor.evaluation import Evaluator
 from monitor.metrics import Metrics
 from monitor.metrics_server import serve_metrics
-from monitor.mqtt_consumer import MqttLink
+from monitor.mqtt_consumer import MqttLink, Publication
 from monitor.pipeline import Pipeline
 from monitor.recovery import collect_retained
 from monitor.settings import ProcessorSettings
@@ -145,6 +145,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
     """Restore, then consume; on a lost connection, settle and start over with backoff."""
     attempt = 0
     restored = False
+    carried: list[Publication] = []  # alarm publishes a lost link had not got acknowledged
     while True:
         try:
             if not restored:
@@ -159,7 +160,13 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
                 pipeline.restore(found.states, found.sessions)
                 restored = True
             await _one_link(
-                settings, pipeline, commit=commit, metrics=metrics, hooks=hooks, clock=clock
+                settings,
+                pipeline,
+                commit=commit,
+                metrics=metrics,
+                hooks=hooks,
+                clock=clock,
+                carried=carried,
             )
             attempt = 0
         except MqttUnavailableError as err:
@@ -177,7 +184,9 @@ async def _one_link(  # noqa: PLR0913
     metrics: Metrics,
     hooks: Hooks,
     clock: Clock,
+    carried: list[Publication],
 ) -> None:
+    """One connection's life. Leaves in `carried` what it could not get acknowledged."""
     link = MqttLink(
         settings.mqtt,
         client_id=settings.client_id,
@@ -193,6 +202,10 @@ async def _one_link(  # noqa: PLR0913
         lambda: link.unacknowledged_publishes,
     )
     async with link:
+        # Resent first, in order: the broker may have some already (idempotent event ids).
+        for topic, payload, qos, retain in carried:
+            link.publish(topic, payload, qos=qos, retain=retain)
+        carried.clear()
         pipeline.attach(link.publish)
         try:
             await link.unsubscribe(pipeline.foreign_filters())
@@ -209,6 +222,7 @@ async def _one_link(  # noqa: PLR0913
             # Acknowledge what is handled before disconnecting; the rest is redelivered.
             commit.flush_now()
             await link.settle(settings.connect_timeout_s)
+            carried.extend(link.pending_publishes())
 
 
 async def _tick(pipeline: Pipeline, clock: Clock, tick_s: float) -> None:

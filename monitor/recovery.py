@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
 
-from monitor.mqtt_consumer import MqttLink
+from monitor.mqtt_codec import Inbound
+from monitor.mqtt_consumer import Handled, MqttLink
 from vigil.mqtt_settings import MqttSettings
 from vigil.wire import AlarmState, SessionDescriptor, Topics, shard_of
 
@@ -27,6 +29,41 @@ class Restored:
     sessions: list[SessionDescriptor]
 
 
+class _Retained:
+    """What the retained messages of our shards say, as they arrive."""
+
+    def __init__(self, topics: Topics, shards: frozenset[int]) -> None:
+        self._shards = shards
+        self._state_prefix = f"{topics.base}/alarms/"
+        self._states = msgspec.json.Decoder(AlarmState)
+        self._sessions = msgspec.json.Decoder(SessionDescriptor)
+        self.states: dict[str, AlarmState] = {}
+        self.sessions: dict[str, SessionDescriptor] = {}
+        self.arrived = asyncio.Event()
+
+    def handle(self, messages: Sequence[Inbound]) -> Handled:
+        self.arrived.set()
+        for message in messages:
+            self._keep(message.topic, message.payload)
+        return Handled()
+
+    def _keep(self, topic: str, payload: bytes) -> None:
+        if not payload:
+            self.states.pop(topic, None)
+            return
+        try:
+            if topic.startswith(self._state_prefix):
+                state = self._states.decode(payload)
+                if shard_of(state.session) in self._shards:
+                    self.states[topic] = state
+            else:
+                session = self._sessions.decode(payload)
+                if shard_of(session.session) in self._shards:
+                    self.sessions[session.session] = session
+        except msgspec.DecodeError as err:
+            log.warning("ignoring an unreadable retained message on %s: %s", topic, err)
+
+
 async def collect_retained(  # noqa: PLR0913 - connection facts and the two time bounds
     settings: MqttSettings,
     *,
@@ -37,34 +74,12 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
     connect_timeout_s: float = 10.0,
 ) -> Restored:
     topics = Topics(settings.root)
-    states: dict[str, AlarmState] = {}
-    sessions: dict[str, SessionDescriptor] = {}
-    state_decoder = msgspec.json.Decoder(AlarmState)
-    session_decoder = msgspec.json.Decoder(SessionDescriptor)
-    state_prefix = f"{topics.base}/alarms/"
-    arrived = asyncio.Event()
-
-    def handler(topic: str, payload: bytes, _retained: bool) -> None:
-        arrived.set()
-        if not payload:
-            states.pop(topic, None)
-            return
-        try:
-            if topic.startswith(state_prefix):
-                state = state_decoder.decode(payload)
-                if shard_of(state.session) in shards:
-                    states[topic] = state
-            else:
-                session = session_decoder.decode(payload)
-                if shard_of(session.session) in shards:
-                    sessions[session.session] = session
-        except msgspec.DecodeError as err:
-            log.warning("ignoring an unreadable retained message on %s: %s", topic, err)
-
+    found = _Retained(topics, shards)
+    arrived = found.arrived
     link = MqttLink(
         settings,
         client_id=client_id,
-        handler=handler,
+        handler=found.handle,
         persistent=False,
         connect_timeout_s=connect_timeout_s,
     )
@@ -81,5 +96,6 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
                         break
         except TimeoutError:
             log.warning("retained messages still arriving after %.0f s; starting anyway", max_s)
+    states, sessions = list(found.states.values()), list(found.sessions.values())
     log.info("restored %d active alarms and %d sessions", len(states), len(sessions))
-    return Restored(states=list(states.values()), sessions=list(sessions.values()))
+    return Restored(states=states, sessions=sessions)

@@ -27,7 +27,7 @@ FLAG_BITS: dict[str, int] = {name: 1 << bit for bit, name in enumerate(QUALITY_F
 NO_CONTACT_BIT = FLAG_BITS["no_contact"]
 
 
-def flag_bits(contact: bool | None, flags: frozenset[str]) -> int:
+def flag_bits(contact: bool | None, flags: Iterable[str]) -> int:
     """The quality bitmask of a reading; unknown flag names are ignored."""
     bits = NO_CONTACT_BIT if contact is False else 0
     for name in flags:

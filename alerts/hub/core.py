@@ -179,6 +179,8 @@ class HubCore:
             self.delivery.delivered(item.alarm_id, client.user, now)
         if item.is_event:
             self.metrics.delivery_latency.observe(mono - item.queued_at)
+        elif item.session is not None:
+            self.metrics.vitals_sent += 1
 
     def reply(self, client: Client, data: bytes, mono: float) -> None:
         client.queue.put(Outgoing(data, mono))
@@ -245,12 +247,22 @@ class HubCore:
         data = msgspec.json.encode({"type": body.pop("type"), "id": self.log.next_id(), **body})
         event = self.log.append(sessions, data, alarm_id, feed=feed)
         self.metrics.events += 1
-        for client in list(self._clients.values()):
-            if self.visible(client, sessions) and not client.queue.put(
-                Outgoing(data, mono, alarm_id, is_event=True)
+        # The per-client part of the alarm path: one set lookup and one append each; the
+        # encoded event (and its websocket frame) is the same object for every client.
+        item = Outgoing(data, mono, alarm_id, is_event=True)
+        audience = self._audience(sessions)
+        for client in self._clients.values():
+            if (client.role == "supervisor" or client.user in audience) and not client.queue.put(
+                item
             ):
                 self._kicked.append(client)
         return event
+
+    def _audience(self, sessions: frozenset[str]) -> frozenset[str]:
+        """The clinicians (besides every supervisor) who may see an event of `sessions`."""
+        if len(sessions) == 1:
+            return self.world.clinicians(next(iter(sessions)))
+        return frozenset().union(*(self.world.clinicians(s) for s in sessions))
 
     def _broadcast_control(self, body: Json, mono: float) -> None:
         data = msgspec.json.encode(body)
@@ -411,7 +423,7 @@ class HubCore:
             self.world.forget_session(session)
             self.delivery.forget_session(session)
         else:
-            self.world.sessions[session] = descriptor
+            self.world.set_session(session, descriptor)
         after = {c.client_id: self.visible(c, (session,)) for c in self._clients.values()}
         body: Json = {"type": "session", "session": session}
         body["descriptor"] = as_json(descriptor) if descriptor else None

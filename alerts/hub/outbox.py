@@ -10,18 +10,38 @@
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+_FIN_TEXT = 0x81  # FIN bit + opcode 1 (text)
+
+
+def text_frame(data: bytes) -> bytes:
+    """`data` as one unmasked, unfragmented websocket text frame (RFC 6455 5.2), the form a
+    server sends. Built once per event so every client's socket gets the same bytes."""
+    size = len(data)
+    if size < 126:  # noqa: PLR2004 - RFC 6455 length encodings
+        header = struct.pack("!BB", _FIN_TEXT, size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", _FIN_TEXT, 126, size)
+    else:
+        header = struct.pack("!BBQ", _FIN_TEXT, 127, size)
+    return header + data
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    data: bytes
+    data: bytes  # the JSON text
     queued_at: float  # monotonic seconds, for the delivery-latency metric
     alarm_id: str | None = None  # delivery receipt: this frame delivers that alarm
     session: str | None = None
     is_event: bool = False  # counted in the delivery-latency histogram
+    frame: bytes = field(init=False, repr=False, compare=False)  # `data` as a websocket frame
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frame", text_frame(self.data))
 
 
 class ClientQueue:

@@ -22,6 +22,8 @@ ENDED_STATES = frozenset({"resolved", "cleared", "off"})
 
 Json = dict[str, Any]
 
+_NOBODY: frozenset[str] = frozenset()
+
 
 def as_json(struct: msgspec.Struct) -> Json:
     return msgspec.to_builtins(struct)  # type: ignore[no-any-return]
@@ -29,6 +31,7 @@ def as_json(struct: msgspec.Struct) -> Json:
 
 class World:
     __slots__ = (
+        "_clinicians",
         "_seen_events",
         "alarm_events",
         "alarms",
@@ -40,7 +43,7 @@ class World:
     )
 
     def __init__(self, *, dedupe_capacity: int = 10_000) -> None:
-        self.sessions: dict[str, SessionDescriptor] = {}
+        self.sessions: dict[str, SessionDescriptor] = {}  # changed by set/forget_session only
         self.devices: dict[str, DeviceStatus] = {}
         self.gateways: dict[str, GatewayStatus] = {}
         # alarm id -> (session, latest state or None while only events are known)
@@ -49,11 +52,12 @@ class World:
         self.vitals = VitalsBoard()
         self.dedupe_capacity = dedupe_capacity
         self._seen_events: OrderedDict[str, None] = OrderedDict()
+        # Asked once per client for every event fanned out: built once per descriptor.
+        self._clinicians: dict[str, frozenset[str]] = {}
 
     # ---------------------------------------------------------------- queries
     def clinicians(self, session: str) -> frozenset[str]:
-        descriptor = self.sessions.get(session)
-        return frozenset(descriptor.clinicians) if descriptor else frozenset()
+        return self._clinicians.get(session, _NOBODY)
 
     def gateway_sessions(self, gateway: str) -> frozenset[str]:
         return frozenset(s.session for s in self.devices.values() if s.gateway == gateway)
@@ -102,8 +106,13 @@ class World:
         self.alarms[alarm_id] = (session, state)
         return True
 
+    def set_session(self, session: str, descriptor: SessionDescriptor) -> None:
+        self.sessions[session] = descriptor
+        self._clinicians[session] = frozenset(descriptor.clinicians)
+
     def forget_session(self, session: str) -> None:
         self.sessions.pop(session, None)
+        self._clinicians.pop(session, None)
         for alarm_id in [a for a, (s, _) in self.alarms.items() if s == session]:
             del self.alarms[alarm_id]
             self.alarm_events.pop(alarm_id, None)

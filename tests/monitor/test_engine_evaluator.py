@@ -30,7 +30,7 @@ def _hr(seq: int, value: float, t: float | None = None) -> Reading:
 
 def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):
     batch = _batch(session, *readings)
-    return evaluator.on_readings(batch, batch.readings)
+    return evaluator.on_live([(batch, batch.readings)])
 
 
 def test_a_raise_and_its_resolve_carry_the_reading_and_the_retained_state() -> None:
