@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from monitor.admission import Admission, Admitted
 from vigil.wire import Reading, ReadingBatch
 
@@ -63,3 +66,65 @@ def test_the_number_of_devices_is_bounded() -> None:
     for device in ("a", "b", "c"):
         admission.admit(_batch(_r(1, 1.0), device=device))
     assert list(admission._devices) == ["b", "c"]
+
+
+class _Model:
+    """The admission rules, one reading at a time: what the fast path must agree with."""
+
+    def __init__(self, window: int, lateness_s: float) -> None:
+        self.window, self.lateness_s = window, lateness_s
+        self.seen: set[int] = set()
+        self.top, self.newest_t = -1, 0.0
+
+    def admit(self, readings: list[Reading]) -> tuple[list[int], list[int], int, int]:
+        store, live, duplicates, late = [], [], 0, 0
+        floor = self.top - self.window
+        for r in readings:
+            if r.seq in self.seen:
+                duplicates += 1
+                continue
+            store.append(r.seq)
+            if r.seq <= floor:
+                late += 1
+                continue
+            self.seen.add(r.seq)
+            self.top = max(self.top, r.seq)
+            if r.historical or r.t < self.newest_t - self.lateness_s:
+                late += 1
+                continue
+            self.newest_t = max(self.newest_t, r.t)
+            live.append(r.seq)
+        if len(self.seen) > 2 * self.window:  # below the window: forgotten (documented)
+            self.seen = {seq for seq in self.seen if seq > self.top - self.window}
+        return store, live, duplicates, late
+
+
+_readings = st.lists(
+    st.builds(
+        _r,
+        st.integers(0, 60),
+        st.floats(0, 200, allow_nan=False),
+        historical=st.booleans() | st.just(False),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(_readings, min_size=1, max_size=12))
+def test_admission_agrees_with_the_one_by_one_rules(batches: list[list[Reading]]) -> None:
+    admission, model = Admission(window=16, lateness_s=30.0), _Model(16, 30.0)
+    for readings in batches:
+        got = admission.admit(_batch(*readings))
+        store, live, duplicates, late = model.admit(readings)
+        assert ([r.seq for r in got.store], [r.seq for r in got.live]) == (store, live)
+        assert (got.duplicates, got.late) == (duplicates, late)
+
+
+@given(st.integers(0, 1000), st.integers(1, 20), st.floats(0, 1000, allow_nan=False))
+def test_in_order_batches_are_all_live(first: int, n: int, t0: float) -> None:
+    admission = Admission()
+    readings = [_r(first + i, t0 + i) for i in range(n)]
+    assert admission.admit(_batch(*readings)).live == readings
+    assert admission.admit(_batch(*readings)).duplicates == n
