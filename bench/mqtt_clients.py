@@ -15,9 +15,11 @@ publisher's CPU out of the measurement on a 2-core box; the broker still shares 
 
 `--inflight` is Mosquitto's `max_inflight_messages` (QoS 1 messages sent to a client and not
 yet acknowledged): 1000 in our harness, Mosquitto's default 20 in the peer benchmark's broker.
-Candidates: gmqtt (MQTT 5, `optimistic_acknowledgement=False`: PUBACK when the async callback
-returns), paho with `manual_ack=True` driven by our own asyncio loop, aiomqtt 2.5.1 with
-its private paho client switched to manual ack; and, for reference only, gmqtt acking on arrival.
+Candidates: the processor's own link (`monitor.mqtt_consumer`, MQTT 5, one handler call and
+one PUBACK write per socket read), gmqtt (MQTT 5, `optimistic_acknowledgement=False`: PUBACK
+when the async callback returns), paho with `manual_ack=True` driven by our own asyncio loop,
+aiomqtt 2.5.1 with its private paho client switched to manual ack; and, for reference only,
+gmqtt acking on arrival.
 """
 
 from __future__ import annotations
@@ -233,11 +235,29 @@ async def aiomqtt2_consume(port: int, client_id: str, tally: Tally) -> None:
             paho.ack(message.mid, 1)
 
 
+async def vigil_consume(port: int, client_id: str, tally: Tally) -> None:
+    """The processor's own link (monitor.mqtt_consumer): one handler call per socket read."""
+    from monitor.mqtt_consumer import Handled, MqttLink  # noqa: PLC0415
+    from vigil.mqtt_settings import MqttSettings  # noqa: PLC0415
+
+    commit = GroupCommit()
+
+    def handle(messages: Any) -> Handled:
+        for message in messages:
+            tally.handle(message.payload)
+        return Handled(done=commit.join())
+
+    settings = MqttSettings(host=HOST, port=port)
+    async with MqttLink(settings, client_id=client_id, handler=handle, persistent=True):
+        await tally.done.wait()
+        await asyncio.sleep(0.05)
+
+
 def subscribe_persistent(port: int, client_id: str, topic: str) -> None:
     import paho.mqtt.client as mqtt  # noqa: PLC0415
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
-    if client_id.startswith("gmqtt"):
+    if client_id.startswith(("gmqtt", "vigil")):
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
         )
@@ -257,6 +277,7 @@ def subscribe_persistent(port: int, client_id: str, topic: str) -> None:
 
 
 CANDIDATES: dict[str, Callable[[int, str, Tally], Coroutine[Any, Any, None]]] = {
+    "vigil's own MQTT 5 link, ack after processing": vigil_consume,
     "gmqtt, ack after processing": lambda p, c, t: gmqtt_consume(p, c, t, ack_after=True),
     "paho, manual ack, own loop": paho_consume,
     "aiomqtt 2.5.1, manual ack via private paho": aiomqtt2_consume,
@@ -267,7 +288,8 @@ CANDIDATES: dict[str, Callable[[int, str, Tally], Coroutine[Any, Any, None]]] = 
 
 
 def measure(port: int, name: str, messages: list[tuple[str, bytes]]) -> tuple[float, float]:
-    prefix = "gmqtt" if name.startswith("gmqtt") else "other"
+    # MQTT 5 candidates need a session that outlives the subscriber (session expiry).
+    prefix = next((p for p in ("gmqtt", "vigil") if name.startswith(p)), "other")
     client_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
     asyncio.run(_subscribe(port, client_id))
     raw_preload(port, messages)

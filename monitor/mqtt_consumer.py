@@ -168,6 +168,14 @@ class MqttLink:
             self._write(codec.DISCONNECT_PACKET)
             self._flush()
         self._close()
+        try:
+            # close() waits for the write buffer to drain; a broker busy writing to us may
+            # never read it, so the socket is aborted rather than left half-open.
+            async with asyncio.timeout(self._connect_timeout_s / 4):
+                await asyncio.shield(self.lost)
+        except TimeoutError:
+            if self._transport is not None:
+                self._transport.abort()
 
     def _close(self) -> None:
         if self._ping is not None:
