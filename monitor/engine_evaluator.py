@@ -17,7 +17,8 @@ import msgspec
 
 from alerts import engine
 from alerts.errors import AlertsError
-from alerts.profiles import METRIC_CODES, Profile, apply_overrides, bundled_profile
+from alerts.profiles import METRIC_CODES, Metric, Profile, apply_overrides, bundled_profile
+from monitor.clock import Clock, SystemClock
 from monitor.evaluation import NO_DECISIONS, Decisions, Live, StateChange
 from vigil.wire import (
     AlarmEvent,
@@ -28,6 +29,7 @@ from vigil.wire import (
     GatewayEvent,
     GatewayStatus,
     Reading,
+    SessionBaseline,
     SessionDescriptor,
 )
 from vigil.wire.payloads import Priority as WirePriority
@@ -72,7 +74,11 @@ def _finite(value: float | None) -> float | None:
 
 
 class EngineEvaluator:
-    def __init__(self, default_profile: str = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self, default_profile: str = DEFAULT_PROFILE, *, clock: Clock | None = None
+    ) -> None:
+        # The clock dates what carries no time of its own: a gateway's last will.
+        self._clock = clock or SystemClock()
         self._default = bundled_profile(default_profile)
         self._engine = engine.AlarmEngine(self._default)
         self._sessions: dict[str, _SessionInfo] = {}
@@ -80,12 +86,18 @@ class EngineEvaluator:
         self._restored: dict[str, list[AlarmState]] = {}
         self._gateways: dict[str, set[str]] = {}  # gateway -> sessions it serves
         self._profiles: dict[tuple[str, bytes], Profile] = {}
+        self._restored_baselines: dict[str, SessionBaseline] = {}
+        self._fixed: list[tuple[str, SessionBaseline | None]] = []  # not yet in Decisions
 
     # ---------------------------------------------------------------- sessions and restore
 
-    def restore(self, states: Sequence[AlarmState]) -> None:
+    def restore(
+        self, states: Sequence[AlarmState], baselines: Sequence[SessionBaseline] = ()
+    ) -> None:
         for state in states:
             self._restored.setdefault(state.session, []).append(state)
+        for baseline in baselines:
+            self._restored_baselines[baseline.session] = baseline
 
     def _profile(self, descriptor: SessionDescriptor) -> Profile:
         # One Profile object per (profile, overrides): parsing and validating one costs ~2 ms,
@@ -129,6 +141,11 @@ class EngineEvaluator:
             self._engine.open_session(session, started_t=t, profile=profile)
             for state in self._restored.pop(session, []):
                 self._restore_one(state)
+            baseline = self._restored_baselines.pop(session, None)
+            if baseline is not None:
+                values = {Metric(k): v for k, v in baseline.values.items() if k in _ENGINE_CODES}
+                self._engine.restore_dose(session, baseline.dose_time, values)
+                info.dose_time, info.dosed = baseline.dose_time, True
         return info
 
     def _restore_one(self, state: AlarmState) -> None:
@@ -166,12 +183,15 @@ class EngineEvaluator:
     def _end(self, session: str) -> Decisions:
         if session not in self._sessions:
             return NO_DECISIONS
-        del self._sessions[session]
+        info = self._sessions.pop(session)
         open_ids = [a.alarm_id for a in self._engine.open_alarms(session)]
         self._engine.close_session(session)
         for alarm_id in open_ids:
             self._episodes.pop(alarm_id, None)
-        return Decisions(states=tuple(StateChange(session, a, None) for a in open_ids))
+        return Decisions(
+            states=tuple(StateChange(session, a, None) for a in open_ids),
+            baselines=((session, None),) if info.dosed else (),
+        )
 
     def _dose_due(self, now: float, out: list[engine.AlarmEvent], only: str | None = None) -> None:
         sessions = (
@@ -185,6 +205,13 @@ class EngineEvaluator:
                 out += self._engine.on_dose(
                     engine.DoseAdministered(session_id=session, t=info.dose_time)
                 )
+                fixed = SessionBaseline(
+                    session=session,
+                    dose_time=info.dose_time,
+                    values={m.value: v for m, v in self._engine.baselines(session).items()},
+                    t=now,
+                )
+                self._fixed.append((session, fixed))
 
     # ---------------------------------------------------------------- inputs
 
@@ -248,7 +275,7 @@ class EngineEvaluator:
         return self._decide(out)
 
     def on_gateway_status(self, status: GatewayStatus) -> Decisions:
-        t = status.t if status.t is not None else self._latest_t()
+        t = status.t if status.t is not None else self._clock.now()
         return self._per_session_of(
             status.gateway,
             lambda s: engine.GatewayStatus(
@@ -266,12 +293,6 @@ class EngineEvaluator:
                 outbox_overflow=event.event == "outbox_overflow",
             ),
         )
-
-    def _latest_t(self) -> float:
-        # A last will carries no time; the broker sends it when the gateway is found gone.
-        import time  # noqa: PLC0415 - only this path reads the wall clock
-
-        return time.time()
 
     def on_command(self, command: Command) -> Decisions:
         base = {
@@ -346,9 +367,12 @@ class EngineEvaluator:
             elif event.kind is engine.EventKind.ESCALATED:
                 episode.escalated = True
             touched.setdefault(event.alarm_id, event.session_id)
+        fixed, self._fixed = tuple(self._fixed), []
         if not wire:
-            return NO_DECISIONS
-        return Decisions(events=tuple(wire), states=tuple(self._states(touched, wire[-1].t)))
+            return Decisions(baselines=fixed) if fixed else NO_DECISIONS
+        return Decisions(
+            events=tuple(wire), states=tuple(self._states(touched, wire[-1].t)), baselines=fixed
+        )
 
     def _states(self, touched: dict[str, str], t: float) -> Iterable[StateChange]:
         open_by_session: dict[str, dict[str, engine.OpenAlarm]] = {}

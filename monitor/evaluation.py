@@ -25,6 +25,7 @@ from vigil.wire import (
     GatewayStatus,
     Reading,
     ReadingBatch,
+    SessionBaseline,
 )
 from vigil.wire import SessionDescriptor as Session
 
@@ -41,9 +42,11 @@ class Decisions:
     events: tuple[AlarmEvent, ...] = ()
     states: tuple[StateChange, ...] = ()
     results: tuple[CommandResult, ...] = ()
+    # (session, baseline): publish retained; None clears it (the session ended)
+    baselines: tuple[tuple[str, SessionBaseline | None], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.states or self.results)
+        return bool(self.events or self.states or self.results or self.baselines)
 
 
 NO_DECISIONS = Decisions()
@@ -52,8 +55,11 @@ Live = tuple[ReadingBatch, Sequence[Reading]]
 
 
 class Evaluator(Protocol):
-    def restore(self, states: Sequence[AlarmState]) -> None:
-        """The retained alarm states of this instance's sessions, before any other input."""
+    def restore(
+        self, states: Sequence[AlarmState], baselines: Sequence[SessionBaseline] = ()
+    ) -> None:
+        """The retained alarm states and dose baselines of this instance's sessions, before
+        any other input."""
 
     def on_session(self, session: Session) -> Decisions:
         """A session started or changed (profile, dose time, overrides) or ended."""

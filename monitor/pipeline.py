@@ -27,10 +27,10 @@ from monitor.evaluation import Decisions, Evaluator, Live
 from monitor.metrics import Metrics
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled
+from monitor.recovery import Restored
 from monitor.storage.points import alarm_event_line, batch_lines
 from monitor.validation import PayloadDecoder, ReadingsDecoder, Rejection, dead_letter
 from vigil.wire import (
-    AlarmState,
     Command,
     DeviceStatus,
     GatewayEvent,
@@ -101,10 +101,10 @@ class Pipeline:
         others = sorted(set(range(64)) - self._shards)
         return [self._topics.readings_filter(), *(self._topics.readings_filter(s) for s in others)]
 
-    def restore(self, states: list[AlarmState], sessions: list[SessionDescriptor]) -> None:
+    def restore(self, found: Restored) -> None:
         """Before the main link starts: the retained alarm states and sessions of our shards."""
-        self._evaluator.restore(states)
-        self._pending.extend(self._evaluator.on_session(session) for session in sessions)
+        self._evaluator.restore(found.states, found.baselines)
+        self._pending.extend(self._evaluator.on_session(session) for session in found.sessions)
 
     def attach(self, publish: Publish) -> None:
         """A (new) MQTT link is up: publish through it, first what restoring decided."""
@@ -234,6 +234,9 @@ class Pipeline:
             )
         for result in decisions.results:
             publish(topics.command_results(result.session), encode(result), qos=1)
+        for session, baseline in decisions.baselines:
+            payload = b"" if baseline is None else encode(baseline)
+            publish(topics.session_baseline(session), payload, qos=1, retain=True)
         if decisions.events:
             self._commit.stage([alarm_event_line(event) for event in decisions.events])
 

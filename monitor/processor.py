@@ -63,8 +63,8 @@ async def run_processor(  # noqa: PLR0913 - collaborators are injected, all opti
     """Run until cancelled. `ready` and `on_stored` are shorthands for `hooks`."""
     if hooks is None:
         hooks = Hooks(ready=ready or asyncio.Event(), on_stored=on_stored)
-    evaluator = evaluator or EngineEvaluator()
     clock = clock or SystemClock()
+    evaluator = evaluator or EngineEvaluator(clock=clock)
     metrics = metrics or Metrics()
     journal = Journal(settings.spill_dir / "journal")
     writer = InfluxWriter(settings.influx, timeout_s=settings.write_timeout_s)
@@ -157,7 +157,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
                     max_s=settings.restore_max_s,
                     connect_timeout_s=settings.connect_timeout_s,
                 )
-                pipeline.restore(found.states, found.sessions)
+                pipeline.restore(found)
                 restored = True
             await _one_link(
                 settings,

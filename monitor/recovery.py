@@ -18,7 +18,7 @@ import msgspec
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled, MqttLink
 from vigil.mqtt_settings import MqttSettings
-from vigil.wire import AlarmState, SessionDescriptor, Topics, shard_of
+from vigil.wire import AlarmState, SessionBaseline, SessionDescriptor, Topics, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 class Restored:
     states: list[AlarmState]
     sessions: list[SessionDescriptor]
+    baselines: list[SessionBaseline]
 
 
 class _Retained:
@@ -37,8 +38,10 @@ class _Retained:
         self._state_prefix = f"{topics.base}/alarms/"
         self._states = msgspec.json.Decoder(AlarmState)
         self._sessions = msgspec.json.Decoder(SessionDescriptor)
+        self._baselines = msgspec.json.Decoder(SessionBaseline)
         self.states: dict[str, AlarmState] = {}
         self.sessions: dict[str, SessionDescriptor] = {}
+        self.baselines: dict[str, SessionBaseline] = {}
         self.arrived = asyncio.Event()
 
     def handle(self, messages: Sequence[Inbound]) -> Handled:
@@ -52,7 +55,11 @@ class _Retained:
             self.states.pop(topic, None)
             return
         try:
-            if topic.startswith(self._state_prefix):
+            if topic.endswith("/baseline"):
+                baseline = self._baselines.decode(payload)
+                if shard_of(baseline.session) in self._shards:
+                    self.baselines[baseline.session] = baseline
+            elif topic.startswith(self._state_prefix):
                 state = self._states.decode(payload)
                 if shard_of(state.session) in self._shards:
                     self.states[topic] = state
@@ -84,7 +91,9 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
         connect_timeout_s=connect_timeout_s,
     )
     async with link:
-        await link.subscribe([topics.alarm_state("+", "+"), topics.session("+")])
+        await link.subscribe(
+            [topics.alarm_state("+", "+"), topics.session("+"), topics.session_baseline("+")]
+        )
         try:
             async with asyncio.timeout(max_s):
                 while True:
@@ -97,5 +106,11 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
         except TimeoutError:
             log.warning("retained messages still arriving after %.0f s; starting anyway", max_s)
     states, sessions = list(found.states.values()), list(found.sessions.values())
-    log.info("restored %d active alarms and %d sessions", len(states), len(sessions))
-    return Restored(states=states, sessions=sessions)
+    baselines = list(found.baselines.values())
+    log.info(
+        "restored %d active alarms, %d sessions, %d dose baselines",
+        len(states),
+        len(sessions),
+        len(baselines),
+    )
+    return Restored(states=states, sessions=sessions, baselines=baselines)

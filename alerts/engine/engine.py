@@ -231,6 +231,14 @@ class AlarmEngine:
         self._dirty.add(session.slot)
         return True
 
+    def restore_dose(self, session_id: str, t: float, baselines: dict[Metric, float]) -> None:
+        """The dose time and baselines of a session from before a processor restart (its
+        session must be open). Without them, rise rules would stay silent after a restart:
+        the pre-dose readings are gone."""
+        session = self._open(session_id)
+        session.restore_dose(t, baselines)
+        self._dirty.add(session.slot)
+
     # ------------------------------------------------------------------ queries
 
     def news2(self, session_id: str) -> News2Score:
@@ -239,6 +247,10 @@ class AlarmEngine:
 
     def baseline(self, session_id: str, metric: Metric) -> float | None:
         return self._open(session_id).baseline(metric)
+
+    def baselines(self, session_id: str) -> dict[Metric, float]:
+        """Every baseline fixed at the session's dose (empty before it)."""
+        return self._open(session_id).baselines
 
     def open_alarms(self, session_id: str) -> tuple[OpenAlarm, ...]:
         """The session's open alarm episodes, in the order they were raised."""

@@ -248,6 +248,23 @@ class Session:
     def baseline(self, metric: Metric) -> float | None:
         return self._baselines.get(metric)
 
+    @property
+    def baselines(self) -> dict[Metric, float]:
+        return dict(self._baselines)
+
+    def restore_dose(self, t: float, baselines: dict[Metric, float]) -> None:
+        """The dose and baselines fixed before a processor restart: rise rules resume with
+        the same baselines; the pre-dose gate, already decided then, is not re-checked."""
+        if self.dose_t is not None:
+            return
+        self.dose_t = t
+        self._collector.fix(t)
+        self._baselines = {
+            m: v for m, v in baselines.items() if m in self.compiled.baseline_metrics
+        }
+        self._add_rise_bounds()
+        self.refresh_busy()
+
     # ------------------------------------------------------------------ restart
 
     def restore(self, alarm: RestoredAlarm) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from monitor.engine_evaluator import EngineEvaluator
-from monitor.evaluation import StateChange
+from monitor.evaluation import Decisions, StateChange
 from vigil.wire import (
     AlarmState,
     Command,
@@ -26,6 +28,15 @@ def _batch(session: str, *readings: Reading) -> ReadingBatch:
 
 def _hr(seq: int, value: float, t: float | None = None) -> Reading:
     return Reading(seq=seq, t=T0 + seq if t is None else t, values={"hr": value}, contact=True)
+
+
+def _session(**fields: Any) -> SessionDescriptor:
+    """Session S-1 of patient P-1, started at T0; `fields` override or add."""
+    base: dict[str, Any] = {
+        "session": "S-1", "patient": "P-1", "devices": [], "profile": "ketamine-home",
+        "clinicians": [], "started": T0,
+    }  # fmt: skip
+    return SessionDescriptor(**{**base, **fields})
 
 
 def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):
@@ -86,16 +97,7 @@ def test_a_big_batch_takes_the_vector_path_and_decides_the_same() -> None:
 
 def test_acknowledging_answers_with_a_result_and_a_new_state() -> None:
     evaluator = EngineEvaluator("ketamine-home")
-    evaluator.on_session(
-        SessionDescriptor(
-            session="S-1",
-            patient="P-1",
-            devices=["hr-1"],
-            profile="ketamine-home",
-            clinicians=["dr-a"],
-            started=T0,
-        )
-    )
+    evaluator.on_session(_session(devices=["hr-1"], profile="ketamine-home", clinicians=["dr-a"]))
     decided = _feed(evaluator, "S-1", *(_hr(i, 150) for i in range(40)))
     alarm = next(e for e in decided.events if e.kind == "raised" and e.rule == "hr_high")
     ack = evaluator.on_command(
@@ -159,17 +161,10 @@ def test_a_restored_alarm_continues_under_its_id() -> None:
 
 def test_an_ended_session_clears_its_retained_alarm_states() -> None:
     evaluator = EngineEvaluator("peer-compat")
-    descriptor = SessionDescriptor(
-        session="S-1", patient="P-1", devices=[], profile="peer-compat", clinicians=[], started=T0
-    )
-    evaluator.on_session(descriptor)
+    evaluator.on_session(_session(profile="peer-compat"))
     raised = _feed(evaluator, "S-1", _hr(0, 130))
-    ended = evaluator.on_session(SessionDescriptor(**{**_fields(descriptor), "ended": T0 + 10}))
+    ended = evaluator.on_session(_session(profile="peer-compat", ended=T0 + 10))
     assert ended.states == (StateChange("S-1", raised.events[0].alarm_id, None),)
-
-
-def _fields(descriptor: SessionDescriptor) -> dict[str, object]:
-    return {f: getattr(descriptor, f) for f in descriptor.__struct_fields__}
 
 
 def test_a_gateway_going_offline_raises_a_technical_alarm_in_its_sessions() -> None:
@@ -191,67 +186,28 @@ def test_a_gateway_going_offline_raises_a_technical_alarm_in_its_sessions() -> N
 
 def test_an_unknown_profile_falls_back_to_the_default_and_says_so(caplog) -> None:
     evaluator = EngineEvaluator("peer-compat")
-    evaluator.on_session(
-        SessionDescriptor(
-            session="S-1",
-            patient="P-1",
-            devices=[],
-            profile="nonexistent",
-            clinicians=[],
-            started=T0,
-        )
-    )
+    evaluator.on_session(_session(profile="nonexistent"))
     assert "unknown profile 'nonexistent'" in caplog.text
     assert [e.kind for e in _feed(evaluator, "S-1", _hr(0, 130)).events] == ["raised"]
 
 
 def test_refused_overrides_keep_the_profile_limits_and_say_so(caplog) -> None:
     evaluator = EngineEvaluator("peer-compat")
-    evaluator.on_session(
-        SessionDescriptor(
-            session="S-1",
-            patient="P-1",
-            devices=[],
-            profile="peer-compat",
-            clinicians=[],
-            started=T0,
-            overrides={"hr_high": {"limit": "high"}},
-        )
-    )
+    evaluator.on_session(_session(profile="peer-compat", overrides={"hr_high": {"limit": "high"}}))
     assert "overrides refused" in caplog.text
     assert [e.kind for e in _feed(evaluator, "S-1", _hr(0, 130)).events] == ["raised"]
 
 
 def test_overrides_change_a_sessions_limits() -> None:
     evaluator = EngineEvaluator("peer-compat")
-    evaluator.on_session(
-        SessionDescriptor(
-            session="S-1",
-            patient="P-1",
-            devices=[],
-            profile="peer-compat",
-            clinicians=[],
-            started=T0,
-            overrides={"hr_high": {"limit": 140.0}},
-        )
-    )
+    evaluator.on_session(_session(profile="peer-compat", overrides={"hr_high": {"limit": 140.0}}))
     assert _feed(evaluator, "S-1", _hr(0, 130)).events == ()
     assert [e.kind for e in _feed(evaluator, "S-1", _hr(1, 141)).events] == ["raised"]
 
 
 def test_the_dose_fixes_the_baseline_when_its_time_comes() -> None:
     evaluator = EngineEvaluator("ketamine-home")
-    evaluator.on_session(
-        SessionDescriptor(
-            session="S-1",
-            patient="P-1",
-            devices=["hr-1"],
-            profile="ketamine-home",
-            clinicians=[],
-            started=T0,
-            dose_time=T0 + 100,
-        )
-    )
+    evaluator.on_session(_session(devices=["hr-1"], profile="ketamine-home", dose_time=T0 + 100))
     _feed(evaluator, "S-1", *(_hr(i, 70) for i in range(0, 90, 2)))
     assert evaluator._engine.baseline("S-1", "hr") is None
     evaluator.advance(T0 + 101)
@@ -289,3 +245,50 @@ def test_a_cuff_between_cycles_is_not_a_disconnected_device() -> None:
         ("device_disconnected", "raised")
     ]
     assert [e.subject for e in later.events if e.rule == "device_disconnected"] == ["ox-1"]
+
+
+def _bp(seq: int, sbp: float, t: float) -> Reading:
+    return Reading(seq=seq, t=t, values={"sbp": sbp, "dbp": 80.0, "hr": 70.0})
+
+
+def _cuff(session: str, *readings: Reading) -> ReadingBatch:
+    return ReadingBatch(
+        gateway="gw-1", session=session, device="bp-1", kind="bp_cuff", readings=list(readings)
+    )
+
+
+def _rises(decisions: Decisions) -> list[str]:
+    return [e.rule for e in decisions.events if e.kind == "raised" and e.rule == "sbp_rise"]
+
+
+def test_the_dose_publishes_its_baseline_and_a_restart_resumes_rise_rules_with_it() -> None:
+    dosed = _session(devices=["bp-1"], dose_time=T0 + 600)
+    first = EngineEvaluator()
+    first.on_session(dosed)
+    before = _cuff("S-1", _bp(0, 118, T0 + 100), _bp(1, 122, T0 + 400))
+    first.on_live([(before, before.readings)])
+    marked = first.advance(T0 + 601)
+    ((session, baseline),) = marked.baselines
+    assert session == "S-1"
+    assert baseline is not None
+    assert (baseline.dose_time, baseline.values["sbp"]) == (T0 + 600, 120.0)
+
+    # A restarted processor: the pre-dose readings are gone, the retained baseline is not.
+    restarted = EngineEvaluator()
+    restarted.restore([], [baseline])
+    restarted.on_session(dosed)
+    surge = _cuff("S-1", _bp(2, 165, T0 + 2400))
+    assert _rises(restarted.on_live([(surge, surge.readings)])) == ["sbp_rise"]
+
+    # Without it the rise (165 is under every absolute limit) would go unnoticed.
+    forgetful = EngineEvaluator()
+    forgetful.on_session(dosed)
+    assert _rises(forgetful.on_live([(surge, surge.readings)])) == []
+
+
+def test_an_ended_session_clears_its_retained_baseline() -> None:
+    evaluator = EngineEvaluator()
+    evaluator.on_session(_session(dose_time=T0))
+    evaluator.advance(T0 + 1)
+    ended = evaluator.on_session(_session(dose_time=T0, ended=T0 + 10))
+    assert ended.baselines == (("S-1", None),)

@@ -20,6 +20,7 @@ from vigil.wire.payloads import (
     Metric,
     Reading,
     ReadingBatch,
+    SessionBaseline,
     SessionDescriptor,
 )
 from vigil.wire.topics import SHARDS, Topics, shard_of, valid_id
@@ -41,6 +42,7 @@ __all__ = [
     "Metric",
     "Reading",
     "ReadingBatch",
+    "SessionBaseline",
     "SessionDescriptor",
     "Topics",
     "shard_of",

@@ -213,6 +213,16 @@ class CommandResult(_Payload, frozen=True, kw_only=True):
     request_id: str | None = None
 
 
+class SessionBaseline(_Payload, frozen=True, kw_only=True):
+    """The baselines fixed at a session's dose (retained): a restarted processor resumes the
+    session's rise rules with them, since the pre-dose readings they came from are gone."""
+
+    session: Id
+    dose_time: Time
+    values: dict[Metric, float]  # per metric with enough pre-dose readings (docs/alarms.md)
+    t: Time
+
+
 class DeadLetter(_Payload, frozen=True, kw_only=True):
     topic: str
     reason: str

@@ -15,6 +15,7 @@ PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
     "gateway-status": payloads.GatewayStatus,
     "gateway-event": payloads.GatewayEvent,
     "session": payloads.SessionDescriptor,
+    "session-baseline": payloads.SessionBaseline,
     "alarm-event": payloads.AlarmEvent,
     "alarm-state": payloads.AlarmState,
     "command": payloads.Command,

@@ -49,6 +49,9 @@ class Topics:
     def session(self, session: str) -> str:
         return f"{self.base}/sessions/{session}"
 
+    def session_baseline(self, session: str) -> str:
+        return f"{self.base}/sessions/{session}/baseline"
+
     def alarm_events(self, session: str) -> str:
         return f"{self.base}/alarms/{session}/events"
 
