@@ -3,8 +3,12 @@
 `vigil hub` (alerts/hub, `--no-audit`) runs against a fresh nodelay broker with 100 clinician
 accounts (one scrypt hash shared by all: only the token path is exercised), each assigned to
 the same `sessions` sessions through retained `SessionDescriptor`s. A separate client process
-opens one websocket per clinician (tokens minted with the hub's `TokenSigner` and secret),
-sends `hello`, waits for the snapshot and then timestamps every `alarm_event` frame. The raw
+(`client_processes` of them, splitting the clients) opens one websocket per clinician (tokens
+minted with the hub's `TokenSigner` and secret), sends `hello`, waits for the snapshot and then
+only timestamps the bytes each socket read returns; frames are parsed after the run
+(`_Recorder`). The clients share the box's 2 cores with the hub, the broker and the publisher,
+so the instrument is kept to about one list append per read: with websockets' own client per
+connection, parsing in the clients added several ms to every delivery, hub or baseline. The raw
 publisher sends `AlarmEvent`s on `vigil/v1/alarms/{session}/events` at `rate`/s for `seconds`
 and records each send time by `event_id`; latency = receipt - send over every (clinician,
 event) pair; missing and duplicate deliveries are counted.
@@ -17,6 +21,7 @@ library), the least a fan-out costs in Python on this box.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -28,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 from bench.mqtt_raw import Subscriber, WindowedPublisher, utf8
 from bench.steps import percentile
@@ -37,6 +46,8 @@ from vigil.wire import AlarmEvent, SessionDescriptor, Topics
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT_TIMEOUT_S = 120.0
+CLIENT_PROCESSES = 1
+_DATA = (Opcode.TEXT, Opcode.BINARY)
 
 
 def _users_file(path: Path, clinicians: list[str]) -> None:
@@ -81,48 +92,109 @@ def _events(sessions: list[str], count: int) -> list[tuple[str, str, bytes]]:
     return out
 
 
+class _Recorder(asyncio.Protocol):
+    """One websocket client that, once open, only timestamps the bytes it receives.
+
+    The opening handshake, `hello` and the wait for the snapshot go through websockets'
+    sans-I/O `ClientProtocol`; after that `data_received` appends (receipt time, bytes) and
+    nothing else, and the same protocol object parses the recorded bytes after the run. A frame
+    is stamped with the arrival of the read that completed it: the instrument costs about one
+    list append per socket read, so 100 clients in one process hardly delay each other.
+    The hub's 20 s pings go unanswered while recording; runs end well before its ping timeout.
+    """
+
+    def __init__(self, url: str, token: str, opened: asyncio.Future[None]) -> None:
+        self.ws = ClientProtocol(parse_uri(url), max_size=None)
+        self.token = token
+        self.opened = opened
+        self.transport: asyncio.Transport | None = None
+        self.recording = False
+        self.chunks: list[tuple[float, bytes]] = []
+        self.early: list[tuple[float, bytes]] = []  # frames that came with the snapshot
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._write()
+
+    def data_received(self, data: bytes) -> None:
+        if self.recording:
+            self.chunks.append((time.time(), data))
+            return
+        t = time.time()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                if self.token:
+                    hello = {"type": "hello", "v": 1, "token": self.token}
+                    self.ws.send_text(json.dumps(hello).encode())
+                else:
+                    self._start()
+            elif not isinstance(event, Frame) or event.opcode is not Opcode.TEXT:
+                continue
+            elif self.opened.done():  # open: later frames of the same read are recorded
+                self.early.append((t, bytes(event.data)))
+            elif json.loads(bytes(event.data)).get("type") == "snapshot":
+                self._start()
+        self._write()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed while opening"))
+
+    def _start(self) -> None:
+        self.recording = True
+        self.opened.set_result(None)
+
+    def _write(self) -> None:
+        assert self.transport is not None
+        for data in self.ws.data_to_send():
+            if data:
+                self.transport.write(data)
+
+    def frames(self) -> list[tuple[float, bytes]]:
+        """(receipt time, payload) of every data frame received while recording."""
+        out = list(self.early)
+        for t, chunk in self.chunks:
+            self.ws.receive_data(chunk)
+            frames = [e for e in self.ws.events_received() if isinstance(e, Frame)]
+            out += [(t, bytes(f.data)) for f in frames if f.opcode in _DATA]
+        return out
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop, recorder: _Recorder, host: str, port: int
+) -> None:
+    await loop.create_connection(lambda: recorder, host, port)
+
+
 async def _clients(
     url: str,
     tokens: list[str],
-    expect: int,
     ready: Any,  # noqa: ANN401 - a multiprocessing Event
     done_at: Any,  # noqa: ANN401 - a multiprocessing Value("d")
 ) -> dict[str, Any]:
-    """One websocket per token; frames are only timestamped while the load runs (parsing
-    happens afterwards, so the clients cost as little as possible on the shared cores)."""
-    import websockets  # noqa: PLC0415
-
-    frames: list[list[tuple[float, str | bytes]]] = [[] for _ in tokens]
-
-    async def one(i: int, token: str, opened: asyncio.Event) -> None:
-        async with websockets.connect(url, max_size=None, ping_interval=None) as ws:
-            if token:
-                await ws.send(json.dumps({"type": "hello", "v": 1, "token": token}))
-                while json.loads(await ws.recv()).get("type") != "snapshot":
-                    pass
-            opened.set()
-            mine, clock = frames[i], time.time
-            async for frame in ws:
-                mine.append((clock(), frame))
-                if len(mine) >= expect:
-                    break
-
-    opened = [asyncio.Event() for _ in tokens]
-    tasks = [asyncio.create_task(one(i, tok, opened[i])) for i, tok in enumerate(tokens)]
-    await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 60)
+    """One recording websocket per token; frames are parsed after the load has run."""
+    loop = asyncio.get_running_loop()
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    recorders = [_Recorder(url, token, loop.create_future()) for token in tokens]
+    for recorder in recorders:
+        await _connect(loop, recorder, host, int(port))
+    await asyncio.wait_for(asyncio.gather(*(r.opened for r in recorders)), 60)
+    gc.freeze()  # what exists now is never collected: no collector pauses in the measurement
     ready.set()
     deadline = time.monotonic() + CLIENT_TIMEOUT_S
-    while time.monotonic() < deadline and not all(t.done() for t in tasks):
-        if done_at.value and time.time() > done_at.value:
-            break
+    # The end time is set by the publishing process: a shared value, polled.
+    while time.monotonic() < deadline and not (done_at.value and time.time() > done_at.value):  # noqa: ASYNC110
         await asyncio.sleep(0.1)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return {"received": [_event_ids(per_client) for per_client in frames]}
+    for recorder in recorders:
+        if recorder.transport is not None:
+            recorder.transport.abort()
+    return {"received": [_event_ids(r.frames()) for r in recorders]}
 
 
-def _event_ids(frames: list[tuple[float, str | bytes]]) -> list[tuple[float, str]]:
+def _event_ids(frames: list[tuple[float, bytes]]) -> list[tuple[float, str]]:
     """(receipt time, event_id) of the alarm events among one client's frames (the hub wraps
     them in `alarm_event`; the baseline forwards the bare `AlarmEvent`)."""
     out = []
@@ -135,8 +207,8 @@ def _event_ids(frames: list[tuple[float, str | bytes]]) -> list[tuple[float, str
 
 
 def client_process(spec: dict[str, Any], ready: Any, done_at: Any) -> None:  # noqa: ANN401 - multiprocessing proxies
-    """Entry of the websocket clients' process: spec has url, tokens, expect, out."""
-    result = asyncio.run(_clients(spec["url"], spec["tokens"], spec["expect"], ready, done_at))
+    """Entry of a websocket clients' process: spec has url, tokens, out."""
+    result = asyncio.run(_clients(spec["url"], spec["tokens"], ready, done_at))
     Path(spec["out"]).write_text(json.dumps(result))
 
 
@@ -181,17 +253,24 @@ def _measure(
     *,
     rate: float,
     seconds: float,
+    processes: int,
 ) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     count = int(rate * seconds)
     events = _events(sessions, count)
-    ready, done_at = ctx.Event(), ctx.Value("d", 0.0)
-    out = f"/tmp/vigil-bench-hub-{os.getpid()}-{time.time_ns()}.json"  # noqa: S108 - our own file, removed below
-    spec = {"url": url, "tokens": tokens, "expect": count, "out": out}
-    clients = ctx.Process(target=client_process, args=(spec, ready, done_at))
-    clients.start()
-    if not ready.wait(90):
-        clients.terminate()
+    done_at = ctx.Value("d", 0.0)
+    stem = f"/tmp/vigil-bench-hub-{os.getpid()}-{time.time_ns()}"  # noqa: S108 - our own files, removed below
+    outs = [f"{stem}-{n}.json" for n in range(processes)]
+    readies, clients = [], []
+    for n, out in enumerate(outs):
+        ready = ctx.Event()
+        spec = {"url": url, "tokens": tokens[n::processes], "out": out}
+        clients.append(ctx.Process(target=client_process, args=(spec, ready, done_at)))
+        readies.append(ready)
+        clients[-1].start()
+    if not all(ready.wait(90) for ready in readies):
+        for process in clients:
+            process.terminate()
         raise RuntimeError("websocket clients did not connect")
     time.sleep(0.5)
     pub = WindowedPublisher("127.0.0.1", broker.port, f"bench-hub-pub-{time.time_ns()}", 100)
@@ -208,9 +287,11 @@ def _measure(
     pub.flush(10)
     pub.close()
     done_at.value = time.time() + 5.0
-    clients.join(CLIENT_TIMEOUT_S)
-    received = json.loads(Path(out).read_text())["received"]
-    Path(out).unlink()
+    received: list[list[tuple[float, str]]] = []
+    for process, out in zip(clients, outs, strict=True):
+        process.join(CLIENT_TIMEOUT_S)
+        received += json.loads(Path(out).read_text())["received"]
+        Path(out).unlink()
     latencies: list[float] = []
     missing = duplicates = 0
     for per_client in received:
@@ -222,21 +303,26 @@ def _measure(
             if e in sent and e not in seen:
                 seen.add(e)
                 latencies.append(t - sent[e])
-    ms = lambda x: None if x is None else round(1000 * x, 2)  # noqa: E731
     return {
         "clients": len(tokens),
+        "client_processes": processes,
         "events": count,
         "deliveries": len(latencies),
         "missing": missing,
         "duplicates": duplicates,
-        "p50_ms": ms(percentile(latencies, 50)),
-        "p99_ms": ms(percentile(latencies, 99)),
-        "max_ms": ms(max(latencies) if latencies else None),
+        "p50_ms": _ms(percentile(latencies, 50)),
+        "p99_ms": _ms(percentile(latencies, 99)),
+        "max_ms": _ms(max(latencies) if latencies else None),
     }
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(1000 * seconds, 2)
+
+
 def run(run_dir: Path, *, repeats: int = 3, clinicians: int = 100, sessions: int = 50,
-        rate: float = 35.0, seconds: float = 10.0) -> dict[str, Any]:  # fmt: skip
+        rate: float = 35.0, seconds: float = 10.0,
+        client_processes: int = CLIENT_PROCESSES) -> dict[str, Any]:  # fmt: skip
     broker = BenchBroker(run_dir / "broker-hub", nodelay=True)
     broker.start()
     names = [f"dr-{i:03d}" for i in range(clinicians)]
@@ -277,7 +363,15 @@ def run(run_dir: Path, *, repeats: int = 3, clinicians: int = 100, sessions: int
                 tokens = _tokens(secret.hex().encode(), names)
                 url = f"ws://127.0.0.1:{port}/ws"
                 runs["hub"].append(
-                    _measure(broker, url, tokens, session_ids, rate=rate, seconds=seconds)
+                    _measure(
+                        broker,
+                        url,
+                        tokens,
+                        session_ids,
+                        rate=rate,
+                        seconds=seconds,
+                        processes=client_processes,
+                    )
                 )
             finally:
                 stop_pid(pid)
@@ -290,7 +384,13 @@ def run(run_dir: Path, *, repeats: int = 3, clinicians: int = 100, sessions: int
                 url = f"ws://127.0.0.1:{port}"
                 runs["broadcast"].append(
                     _measure(
-                        broker, url, [""] * clinicians, session_ids, rate=rate, seconds=seconds
+                        broker,
+                        url,
+                        [""] * clinicians,
+                        session_ids,
+                        rate=rate,
+                        seconds=seconds,
+                        processes=client_processes,
                     )
                 )
             finally:

@@ -14,7 +14,14 @@ from typing import Literal, Protocol
 MEASUREMENT = "audit"
 
 Action = Literal[
-    "acknowledge", "audio_pause", "escalate", "note", "seen", "delivery_failure", "login"
+    "acknowledge",
+    "audio_pause",
+    "escalate",
+    "note",
+    "seen",
+    "delivery_failure",
+    "login",
+    "command_rejected",
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import logging
 import os
@@ -179,5 +180,8 @@ async def _serve(settings: HubSettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
+    # Everything allocated so far (modules, settings) lives as long as the process: moved out
+    # of the collector's reach, so a full collection does not stall the alarm path scanning it.
+    gc.freeze()
     with contextlib.suppress(asyncio.CancelledError):
         await run_hub(settings)

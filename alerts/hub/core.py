@@ -23,6 +23,7 @@ from alerts.hub.delivery import DeliveryBook, Escalation, EscalationReason
 from alerts.hub.inbound import (
     AlarmEventIn,
     AlarmStateIn,
+    CommandResultIn,
     DeviceStatusIn,
     GatewayStatusIn,
     Inbound,
@@ -31,6 +32,7 @@ from alerts.hub.inbound import (
 )
 from alerts.hub.metrics import HubMetrics
 from alerts.hub.outbox import ClientQueue, Outgoing
+from alerts.hub.pending import PendingCommand, PendingCommands
 from alerts.hub.protocol import (
     PROTOCOL_VERSION,
     Acknowledge,
@@ -43,6 +45,7 @@ from alerts.hub.protocol import (
     Seen,
     error_reply,
     ok_reply,
+    result_frame,
 )
 from alerts.hub.resume import EventLog, LoggedEvent
 from alerts.hub.users import Role
@@ -51,6 +54,7 @@ from vigil.wire import (
     AlarmEvent,
     AlarmState,
     Command,
+    CommandResult,
     DeviceStatus,
     GatewayStatus,
     SessionDescriptor,
@@ -70,6 +74,7 @@ class CoreSettings:
     audio_pause_max_s: float = 300.0
     max_escalation_level: int = 3
     feed_size: int = 50  # recent events in a snapshot, so a reloaded page has a feed
+    pending_commands: int = 1000  # forwarded commands remembered until the engine answers
 
 
 class Client:
@@ -116,6 +121,7 @@ class HubCore:
         self.world = World()
         self.log = EventLog(epoch, settings.resume_capacity)
         self.delivery = DeliveryBook(max_level=settings.max_escalation_level)
+        self.pending = PendingCommands(epoch, settings.pending_commands)
         self.metrics = metrics or HubMetrics()
         self.upstream_connected = False
         self._escalation_after = escalation_after
@@ -337,6 +343,8 @@ class HubCore:
                 self._on_gateway(gateway, status, mono)
             case SessionIn(session, descriptor):
                 self._on_session(session, descriptor, now, mono)
+            case CommandResultIn(result):
+                audits += self._on_command_result(result, now, mono)
         return audits + self._settle(now, mono)
 
     def _on_device(self, device: str, status: DeviceStatus | None, mono: float) -> None:
@@ -438,6 +446,37 @@ class HubCore:
                 client.queue.put(Outgoing(event.data, mono, is_event=True))
             if gained:
                 self._queue_snapshot(client, now, mono)
+
+    def _on_command_result(
+        self, result: CommandResult, now: float, mono: float
+    ) -> list[AuditRecord]:
+        """The engine's verdict goes to the connection that sent the command if it is still
+        here, else to every connection of that account that may see the session."""
+        pending = self.pending.pop(result.request_id)
+        origin = self._clients.get(pending.client_id) if pending else None
+        if pending is not None and origin is not None:
+            targets, req = [origin], pending.req
+        else:
+            user = pending.user if pending else result.by
+            targets, req = [c for c in self._clients.values() if c.user == user], None
+        item = Outgoing(result_frame(result, req), mono)
+        for client in targets:
+            if self.visible(client, (result.session,)) and not client.queue.put(item):
+                self._kicked.append(client)
+        outcome = "accepted" if result.accepted else "rejected"
+        self.metrics.bump(self.metrics.command_results, outcome)
+        if result.accepted:
+            return []
+        return [
+            AuditRecord(
+                action="command_rejected",
+                by=result.by,
+                t=now,
+                session=result.session,
+                alarm_id=result.alarm_id,
+                detail=f"{result.action}: {result.reason or 'no reason given'}",
+            )
+        ]
 
     # ================================================================ time
     def tick(self, now: float, mono: float) -> list[AuditRecord]:
@@ -545,6 +584,8 @@ class HubCore:
                 action, duration, note = "note", None, text
             case _:
                 return None  # seen: the hub's own receipt, nothing for the engine
+        name = str(message.__struct_config__.tag)
+        request_id = self.pending.add(PendingCommand(client.client_id, by, name, message.req))
         return Command(
             session=session,
             alarm_id=alarm_id,
@@ -553,6 +594,7 @@ class HubCore:
             t=now,
             duration_s=duration,
             note=note,
+            request_id=request_id,
         )
 
     def _pause_s(self, requested: float | None) -> float:

@@ -26,8 +26,10 @@ class EscalationReason(StrEnum):
     ENGINE = "engine"  # the alarm engine's own escalation event
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Receipt:
+    """One clinician's receipts of one alarm (a view; see `AlarmDelivery.receipts`)."""
+
     delivered_t: float | None = None
     seen_t: float | None = None
     acknowledged_t: float | None = None
@@ -44,10 +46,21 @@ class AlarmDelivery:
     level: int = 0
     acknowledged_by: str | None = None
     acknowledged_t: float | None = None
-    receipts: dict[str, Receipt] = field(default_factory=dict)
+    # user -> when. Recorded for every clinician on every alarm frame written, so kept as
+    # plain str -> float maps: no object per clinician for the garbage collector to scan.
+    delivered: dict[str, float] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
+    acknowledged: dict[str, float] = field(default_factory=dict)
 
-    def receipt(self, user: str) -> Receipt:
-        return self.receipts.setdefault(user, Receipt())
+    @property
+    def receipts(self) -> dict[str, Receipt]:
+        users = sorted(self.delivered.keys() | self.seen.keys() | self.acknowledged.keys())
+        return {
+            user: Receipt(
+                self.delivered.get(user), self.seen.get(user), self.acknowledged.get(user)
+            )
+            for user in users
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +121,16 @@ class DeliveryBook:
 
     def delivered(self, alarm_id: str, user: str, now: float) -> None:
         entry = self._alarms.get(alarm_id)
-        if entry is not None and entry.receipt(user).delivered_t is None:
-            entry.receipt(user).delivered_t = now
+        if entry is not None:
+            entry.delivered.setdefault(user, now)
 
     def seen(self, alarm_id: str, user: str, now: float) -> bool:
         """Record that `user` has the alarm on screen; True the first time."""
         entry = self._alarms.get(alarm_id)
-        if entry is None or entry.receipt(user).seen_t is not None:
+        if entry is None or user in entry.seen:
             return False
-        receipt = entry.receipt(user)
-        receipt.seen_t = now
-        if receipt.delivered_t is None:
-            receipt.delivered_t = now
+        entry.seen[user] = now
+        entry.delivered.setdefault(user, now)
         return True
 
     def acknowledged(self, alarm_id: str, user: str, now: float) -> bool:
@@ -127,9 +138,7 @@ class DeliveryBook:
         entry = self._alarms.get(alarm_id)
         if entry is None:
             return False
-        receipt = entry.receipt(user)
-        if receipt.acknowledged_t is None:
-            receipt.acknowledged_t = now
+        entry.acknowledged.setdefault(user, now)
         entry.escalate_at = None
         if entry.acknowledged_by is not None:
             return False
@@ -144,8 +153,7 @@ class DeliveryBook:
             return
         entry.acknowledged_by = None
         entry.acknowledged_t = None
-        for receipt in entry.receipts.values():
-            receipt.acknowledged_t = None
+        entry.acknowledged.clear()
         entry.escalate_at = None if entry.after_s is None else now + entry.after_s
 
     def resolve(self, alarm_id: str) -> AlarmDelivery | None:

@@ -14,6 +14,7 @@ import msgspec
 from vigil.wire import (
     AlarmEvent,
     AlarmState,
+    CommandResult,
     DeviceStatus,
     GatewayStatus,
     ReadingBatch,
@@ -59,11 +60,24 @@ class ReadingsIn:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandResultIn:
+    result: CommandResult  # the engine's answer to a command the hub (or another) forwarded
+
+
+@dataclass(frozen=True, slots=True)
 class Rejected:
     reason: str
 
 
-Inbound = AlarmEventIn | AlarmStateIn | DeviceStatusIn | GatewayStatusIn | SessionIn | ReadingsIn
+Inbound = (
+    AlarmEventIn
+    | AlarmStateIn
+    | DeviceStatusIn
+    | GatewayStatusIn
+    | SessionIn
+    | ReadingsIn
+    | CommandResultIn
+)
 
 _event = msgspec.json.Decoder(AlarmEvent)
 _state = msgspec.json.Decoder(AlarmState)
@@ -71,6 +85,7 @@ _device = msgspec.json.Decoder(DeviceStatus)
 _gateway = msgspec.json.Decoder(GatewayStatus)
 _session = msgspec.json.Decoder(SessionDescriptor)
 _readings = msgspec.json.Decoder(ReadingBatch)
+_result = msgspec.json.Decoder(CommandResult)
 
 
 def subscriptions(topics: Topics) -> list[str]:
@@ -83,6 +98,7 @@ def subscriptions(topics: Topics) -> list[str]:
         f"{base}/status/gateway/+",
         f"{base}/sessions/+",
         topics.readings_filter(),
+        f"{base}/commands/+/results",
     ]
 
 
@@ -104,6 +120,8 @@ def _route(topics: Topics, topic: str) -> tuple[str, list[str]] | None:  # noqa:
             return "session", [session]
         case ["readings", _shard, session]:
             return "readings", [session]
+        case ["commands", session, "results"]:
+            return "result", [session]
     return None
 
 
@@ -141,6 +159,11 @@ def _reading_batch(ids: list[str], payload: bytes) -> Inbound | Rejected:
     return ReadingsIn(batch) if batch.session == ids[0] else Rejected("session mismatch")
 
 
+def _command_result(ids: list[str], payload: bytes) -> Inbound | Rejected:
+    result = _result.decode(payload)
+    return CommandResultIn(result) if result.session == ids[0] else Rejected("session mismatch")
+
+
 _DECODERS: dict[str, Callable[[list[str], bytes], Inbound | Rejected]] = {
     "event": _alarm_event,
     "state": _alarm_state,
@@ -148,6 +171,7 @@ _DECODERS: dict[str, Callable[[list[str], bytes], Inbound | Rejected]] = {
     "gateway": _gateway_status,
     "session": _session_descriptor,
     "readings": _reading_batch,
+    "result": _command_result,
 }
 
 

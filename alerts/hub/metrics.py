@@ -55,6 +55,7 @@ class HubMetrics:
     vitals_coalesced: int = 0
     commands: dict[str, int] = field(default_factory=dict)
     command_errors: dict[str, int] = field(default_factory=dict)
+    command_results: dict[str, int] = field(default_factory=dict)  # accepted / rejected
     auth_failures: dict[str, int] = field(default_factory=dict)
     escalations: int = 0
     slow_disconnects: int = 0
@@ -115,6 +116,10 @@ def render(
     out += _labelled(
         "vigil_hub_command_errors_total", "counter", "commands answered with an error", "code",
         metrics.command_errors,
+    )  # fmt: skip
+    out += _labelled(
+        "vigil_hub_command_results_total", "counter", "the engine's answers to commands",
+        "outcome", metrics.command_results,
     )  # fmt: skip
     out += _labelled(
         "vigil_hub_auth_failures_total", "counter", "refused logins and hellos", "reason",

@@ -22,7 +22,7 @@ def text_frame(data: bytes) -> bytes:
     """`data` as one unmasked, unfragmented websocket text frame (RFC 6455 5.2), the form a
     server sends. Built once per event so every client's socket gets the same bytes."""
     size = len(data)
-    if size < 126:  # noqa: PLR2004 - RFC 6455 length encodings
+    if size < 126:  # RFC 6455 5.2: 7-bit, 16-bit or 64-bit payload length
         header = struct.pack("!BB", _FIN_TEXT, size)
     elif size < 1 << 16:
         header = struct.pack("!BBH", _FIN_TEXT, 126, size)

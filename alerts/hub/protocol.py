@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from vigil.wire import CommandResult
+
 PROTOCOL_VERSION: Literal[1] = 1
 
 Req = Annotated[str, msgspec.Meta(max_length=64)]
@@ -145,3 +147,29 @@ def error_reply(code: ErrorCode, message: str, req: str | None) -> bytes:
 
 def ok_reply(command: str, req: str | None, **extra: object) -> bytes:
     return msgspec.json.encode({"type": "ok", "req": req, "command": command, **extra})
+
+
+# Websocket command name by wire `Command.action`, for the engine's answers.
+COMMAND_OF_ACTION: dict[str, str] = {
+    "acknowledge": "ack",
+    "audio_pause": "audio_pause",
+    "escalate": "escalate",
+    "note": "note",
+}
+
+
+def result_frame(result: CommandResult, req: str | None) -> bytes:
+    """The engine's `CommandResult` as the `command_result` message (`docs/websocket.md`)."""
+    return msgspec.json.encode(
+        {
+            "type": "command_result",
+            "req": req,
+            "command": COMMAND_OF_ACTION[result.action],
+            "session": result.session,
+            "alarm_id": result.alarm_id,
+            "by": result.by,
+            "accepted": result.accepted,
+            "reason": result.reason,
+            "t": result.t,
+        }
+    )

@@ -1,10 +1,11 @@
 """The websocket edge: origin check, login/hello, then a reader and a writer per connection.
 
 One `ServerConnection` per dashboard. The reader decodes client messages and hands them to the
-core (commands for the engine are published first, then committed); the writer drains the
-client's `ClientQueue` onto the socket, oldest first, and reports each written frame back to
-the core (delivery receipts, latency). When the core gives up on a client (too slow, token
-expired) it calls `kick`, and the connection is closed with the documented code.
+core (commands for the engine are published first, then committed); the connection's `Outlet`
+(`alerts.hub.outlet`) carries the client's `ClientQueue` onto the socket, oldest first, and
+reports each written frame back to the core (delivery receipts, latency). When the core gives
+up on a client (too slow, token expired) it calls `kick`, and the connection is closed with the
+documented code.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from alerts.hub.core import Client, CommandPlan, HubCore
 from alerts.hub.errors import TokenError, UpstreamUnavailableError, UsersFileError
 from alerts.hub.http import HttpRoutes
 from alerts.hub.mqtt import MqttLink
+from alerts.hub.outlet import FlushScheduler, Outlet
 from alerts.hub.passwords import verify_password
 from alerts.hub.protocol import (
     PROTOCOL_VERSION,
@@ -138,6 +140,7 @@ class HubServer:
         self.close_timeout_s = close_timeout_s
         self.send_buffer_bytes = send_buffer_bytes
         self._connections = 0
+        self._scheduler: FlushScheduler | None = None  # made in the serving loop
 
     def process_request(self, _connection: ServerConnection, request: Request) -> Response | None:
         return self.routes.respond(request)
@@ -249,25 +252,25 @@ class HubServer:
         return Authenticated(account, claims.expires_at, hello)
 
     async def _serve(self, ws: ServerConnection, conn: str, auth: Authenticated) -> None:
-        wake = asyncio.Event()
         kicked: list[tuple[int, str]] = []
         kick_event = asyncio.Event()
 
         def kick(code: int, reason: str) -> None:
             kicked.append((code, reason))
             kick_event.set()
-            wake.set()
 
+        outlet = Outlet(ws, self.core, self.clock, self._flusher())
         client = self.core.attach(
             user=auth.account.name,
             role=auth.account.role,
             expires_at=auth.expires_at,
             resume=auth.hello.resume,
-            notify=wake.set,
+            notify=outlet.notify,
             kick=kick,
             now=self.clock(),
             mono=time.monotonic(),
         )
+        outlet.client = client
         resumed = "resumed" if auth.hello.resume else "snapshot"
         log.info("%s: %s connected (%s, %s)", conn, mask_user(client.user), client.role, resumed)
         tasks: list[asyncio.Task[None]] = []
@@ -280,7 +283,7 @@ class HubServer:
             async with asyncio.TaskGroup() as group:
                 for coro in (
                     self._reader(ws, client),
-                    self._writer(ws, client, wake),
+                    outlet.run(),
                     self._kicker(ws, kick_event, kicked),
                 ):
                     task = group.create_task(coro)
@@ -291,28 +294,17 @@ class HubServer:
             why = f"kicked {kicked[0][0]}" if kicked else f"closed {ws.close_code}"
             log.info("%s: %s disconnected (%s)", conn, mask_user(client.user), why)
 
+    def _flusher(self) -> FlushScheduler:
+        if self._scheduler is None:
+            self._scheduler = FlushScheduler(asyncio.get_running_loop())
+        return self._scheduler
+
     async def _kicker(
         self, ws: ServerConnection, kick_event: asyncio.Event, kicked: list[tuple[int, str]]
     ) -> None:
         await kick_event.wait()
         code, reason = kicked[0]
         await self._close(ws, code, reason)
-
-    async def _writer(self, ws: ServerConnection, client: Client, wake: asyncio.Event) -> None:
-        queue = client.queue
-        try:
-            while True:
-                item = queue.pop()
-                if item is None:
-                    await wake.wait()
-                    wake.clear()
-                    continue
-                await ws.send(item.data, text=True)
-                self.core.sent(client, item, self.clock(), time.monotonic())
-                if item.session is not None:
-                    self.core.metrics.vitals_sent += 1
-        except ConnectionClosed:
-            return
 
     async def _reader(self, ws: ServerConnection, client: Client) -> None:
         try:

@@ -171,6 +171,6 @@ def delivery_view(delivery: AlarmDelivery | None) -> Json | None:
                 "seen": receipt.seen_t,
                 "acknowledged": receipt.acknowledged_t,
             }
-            for user, receipt in sorted(delivery.receipts.items())
+            for user, receipt in delivery.receipts.items()
         },
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiomqtt
 import msgspec
+import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -24,7 +25,7 @@ from alerts.hub.settings import HubSettings
 from alerts.hub.users import Account, UserDirectory, save_users
 from vigil.mqtt_settings import MqttSettings
 from vigil.services.endpoints import MqttEndpoint
-from vigil.wire import AlarmEvent, AlarmState, SessionDescriptor, Topics
+from vigil.wire import AlarmEvent, AlarmState, Command, CommandResult, SessionDescriptor, Topics
 
 SECRET = b"0123456789abcdef0123456789abcdef-test-secret"
 PASSWORD = "correct horse battery staple"
@@ -287,10 +288,64 @@ class Upstream:
     async def raw(self, topic: str, payload: bytes, retain: bool = False) -> None:
         await self.client.publish(topic, payload, qos=1, retain=retain)
 
+    async def command_result(self, result: CommandResult) -> None:
+        await self.client.publish(
+            self.topics.command_results(result.session), msgspec.json.encode(result), qos=1
+        )
+
 
 @contextlib.asynccontextmanager
-async def upstream(mosquitto: MqttEndpoint, root: str) -> AsyncIterator[Upstream]:
+async def upstream(
+    mosquitto: MqttEndpoint, root: str, name: str = "upstream"
+) -> AsyncIterator[Upstream]:
     async with aiomqtt.Client(
-        mosquitto.host, mosquitto.port, identifier=f"{root}-upstream"
+        mosquitto.host, mosquitto.port, identifier=f"{root}-{name}"
     ) as client:
         yield Upstream(client, root)
+
+
+@contextlib.asynccontextmanager
+async def hub_with_upstream(
+    mosquitto: MqttEndpoint, root: str, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[tuple[RunningHub, Upstream]]:
+    """The usual setup: a hub on the broker and the processor's side of it."""
+    async with (
+        upstream(mosquitto, root) as up,
+        running_hub(hub_settings(mosquitto, root, tmp_path, **overrides)) as hub,
+    ):
+        yield hub, up
+
+
+class Engine(Upstream):
+    """The engine's side of commands: takes what the hub publishes, answers with results."""
+
+    async def command(self, timeout: float = 5) -> tuple[str, Command]:
+        """The next command and the topic it came on."""
+        message = await asyncio.wait_for(anext(self.client.messages), timeout)
+        return str(message.topic), msgspec.json.decode(message.payload, type=Command)
+
+    async def answer(self, command: Command, *, accepted: bool, reason: str | None = None) -> None:
+        fields = msgspec.structs.asdict(command)
+        for unanswered in ("duration_s", "note"):
+            del fields[unanswered]
+        await self.command_result(CommandResult(**fields, accepted=accepted, reason=reason))
+
+
+@contextlib.asynccontextmanager
+async def engine(mosquitto: MqttEndpoint, root: str) -> AsyncIterator[Engine]:
+    """An `Engine` subscribed to the hub's commands before it yields."""
+    async with upstream(mosquitto, root, "engine") as up:
+        engine = Engine(up.client, root)
+        await engine.client.subscribe(f"{engine.topics.base}/commands/+", qos=1)
+        yield engine
+
+
+async def drain_forever(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 5)
+
+
+async def read_until_closed(ws: ClientConnection) -> None:
+    """Read until the hub closes the connection; fails if 5 s pass without a frame or a close."""
+    with pytest.raises(websockets.ConnectionClosed):
+        await drain_forever(ws)

@@ -7,7 +7,6 @@ import json
 import socket
 import time
 
-import aiomqtt
 import msgspec
 import pytest
 import websockets
@@ -16,11 +15,11 @@ from hub_testkit import (
     alarm_state,
     dashboard,
     descriptor,
+    engine,
     http_get,
-    hub_settings,
+    hub_with_upstream,
     login,
-    running_hub,
-    upstream,
+    read_until_closed,
 )
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
@@ -30,31 +29,16 @@ from alerts.hub.core import CoreSettings
 from alerts.hub.metrics import HubMetrics
 from monitor.storage.influx import InfluxSettings
 from vigil.services.endpoints import MqttEndpoint
-from vigil.wire import Command, Reading, ReadingBatch, Topics
+from vigil.wire import Reading, ReadingBatch, Topics
 
 pytestmark = pytest.mark.integration
 
 
-async def read_until_closed(ws) -> None:
-    with pytest.raises(websockets.ConnectionClosed):
-        await drain_forever(ws)
-
-
-async def drain_forever(ws) -> None:
-    while True:
-        await asyncio.wait_for(ws.recv(), 5)
-
-
 async def test_acknowledge_is_forwarded_to_the_engine_and_seen_by_the_supervisor(
-    mosquitto, mqtt_root, tmp_path
+    hub_env, mosquitto, mqtt_root
 ):
     topics = Topics(mqtt_root)
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-        aiomqtt.Client(mosquitto.host, mosquitto.port, identifier=f"{mqtt_root}-engine") as engine,
-    ):
-        await engine.subscribe(f"{topics.base}/commands/+", qos=1)
+    async with hub_env() as (hub, up), engine(mosquitto, mqtt_root) as eng:
         await up.session(descriptor("S1", ["dr-a"]))
         event = alarm_event("S1", 1)
         async with dashboard(hub, "dr-a") as (a, _), dashboard(hub, "sup-1") as (sup, _):
@@ -67,7 +51,7 @@ async def test_acknowledge_is_forwarded_to_the_engine_and_seen_by_the_supervisor
             ack = await a.request(
                 {"type": "ack", "req": "k", "session": "S1", "alarm_id": event.alarm_id}
             )
-            message = await asyncio.wait_for(anext(engine.messages), 5)
+            topic, command = await eng.command()
             receipt = await sup.until(
                 lambda m: m["type"] == "receipt" and m["receipt"] == "acknowledged"
             )
@@ -94,8 +78,7 @@ async def test_acknowledge_is_forwarded_to_the_engine_and_seen_by_the_supervisor
     assert raised["id"] >= 1
     assert seen == {"type": "ok", "req": "s", "command": "seen", "alarm_id": event.alarm_id}
     assert ack == {"type": "ok", "req": "k", "command": "ack", "alarm_id": event.alarm_id}
-    command = msgspec.json.decode(message.payload, type=Command)
-    assert str(message.topic) == topics.commands("S1")
+    assert topic == topics.commands("S1")
     assert (command.session, command.alarm_id, command.action, command.by) == (
         "S1",
         event.alarm_id,
@@ -122,11 +105,8 @@ async def test_acknowledge_is_forwarded_to_the_engine_and_seen_by_the_supervisor
     assert hub.audit.records[-1].note == "called the peer monitor"
 
 
-async def test_resume_after_a_drop_delivers_exactly_what_was_missed(mosquitto, mqtt_root, tmp_path):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-    ):
+async def test_resume_after_a_drop_delivers_exactly_what_was_missed(hub_env):
+    async with hub_env() as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         await up.session(descriptor("S2", ["dr-b"]))
         async with dashboard(hub, "sup-1") as (sup, _):
@@ -166,9 +146,8 @@ async def test_resume_after_a_drop_delivers_exactly_what_was_missed(mosquitto, m
     assert (future["type"], other["type"]) == ("snapshot", "snapshot")
 
 
-async def test_resume_beyond_the_buffer_gets_a_fresh_snapshot(mosquitto, mqtt_root, tmp_path):
-    settings = hub_settings(mosquitto, mqtt_root, tmp_path, core=CoreSettings(resume_capacity=4))
-    async with upstream(mosquitto, mqtt_root) as up, running_hub(settings) as hub:
+async def test_resume_beyond_the_buffer_gets_a_fresh_snapshot(hub_env):
+    async with hub_env(core=CoreSettings(resume_capacity=4)) as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         async with dashboard(hub, "dr-a") as (a, snapshot):
             for n in range(1, 5):
@@ -190,14 +169,9 @@ async def test_resume_beyond_the_buffer_gets_a_fresh_snapshot(mosquitto, mqtt_ro
 
 
 async def test_unacknowledged_high_alarm_escalates_on_time_and_acknowledged_one_does_not(
-    mosquitto, mqtt_root, tmp_path
+    hub_env,
 ):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(
-            hub_settings(mosquitto, mqtt_root, tmp_path, escalation_s={"high": 120.0})
-        ) as hub,
-    ):
+    async with hub_env(escalation_s={"high": 120.0}) as (hub, up):
         await up.session(descriptor("S1", ["dr-a", "dr-b"]))
         async with dashboard(hub, "dr-a") as (a, _), dashboard(hub, "sup-1") as (sup, _):
             ignored, handled, low = (
@@ -241,16 +215,10 @@ async def test_unacknowledged_high_alarm_escalates_on_time_and_acknowledged_one_
     ]
 
 
-async def test_slow_client_is_disconnected_and_the_others_are_told(mosquitto, mqtt_root, tmp_path):
-    settings = hub_settings(
-        mosquitto,
-        mqtt_root,
-        tmp_path,
-        core=CoreSettings(client_queue_max=20),
-        close_timeout_s=5.0,
-        send_buffer_bytes=4096,
-    )
-    async with upstream(mosquitto, mqtt_root) as up, running_hub(settings) as hub:
+async def test_slow_client_is_disconnected_and_the_others_are_told(hub_env):
+    async with hub_env(
+        core=CoreSettings(client_queue_max=20), close_timeout_s=5.0, send_buffer_bytes=4096
+    ) as (hub, up):
         await up.session(descriptor("S1", ["dr-a", "dr-b"]))
         token = await login(hub.url, "dr-b")
         # A tiny receive buffer and no reading: the hub's writes back up quickly.
@@ -287,13 +255,8 @@ async def test_slow_client_is_disconnected_and_the_others_are_told(mosquitto, mq
     ] == [("delivery_failure", "dr-b", "S1")]
 
 
-async def test_vitals_reach_the_dashboard_at_most_once_a_second_with_the_latest_values(
-    mosquitto, mqtt_root, tmp_path
-):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-    ):
+async def test_vitals_reach_the_dashboard_at_most_once_a_second_with_the_latest_values(hub_env):
+    async with hub_env() as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         async with dashboard(hub, "dr-a") as (a, _):
             now = time.time()
@@ -374,10 +337,7 @@ async def test_broker_outage_is_visible_and_commands_are_refused_until_it_is_bac
     own_mosquitto, mqtt_root, tmp_path
 ):
     endpoint = MqttEndpoint(host="127.0.0.1", port=own_mosquitto.port, pid=0)
-    async with (
-        running_hub(hub_settings(endpoint, mqtt_root, tmp_path)) as hub,
-        upstream(endpoint, mqtt_root) as up,
-    ):
+    async with hub_with_upstream(endpoint, mqtt_root, tmp_path) as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         event = alarm_event("S1", 1)
         async with dashboard(hub, "dr-a") as (a, _):

@@ -31,24 +31,16 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def add_user(monkeypatch, users, name: str, role: str, password: str) -> int:
+    """`vigil hub --users USERS user add NAME --role ROLE --password-stdin`."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    argv = ("--users", str(users), "user", "add", name, "--role", role, "--password-stdin")
+    return command.run(parse(*argv))
+
+
 def test_user_add_list_remove(tmp_path, monkeypatch, capsys):
     users = tmp_path / "users.toml"
-    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
-    assert (
-        command.run(
-            parse(
-                "--users",
-                str(users),
-                "user",
-                "add",
-                "dr-a",
-                "--role",
-                "supervisor",
-                "--password-stdin",
-            )
-        )
-        == 0
-    )
+    assert add_user(monkeypatch, users, "dr-a", "supervisor", "a long enough secret") == 0
     account = load_users(users).get("dr-a")
     assert account.role == "supervisor"
     assert verify_password("a long enough secret", account.password_hash)
@@ -56,34 +48,10 @@ def test_user_add_list_remove(tmp_path, monkeypatch, capsys):
     assert "dr-a\tsupervisor" in capsys.readouterr().out
     assert command.run(parse("--users", str(users), "user", "remove", "dr-a")) == 0
     assert command.run(parse("--users", str(users), "user", "remove", "dr-a")) == 1
-    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     with pytest.raises(ConfigError, match="at least 12"):
-        command.run(
-            parse(
-                "--users",
-                str(users),
-                "user",
-                "add",
-                "dr-b",
-                "--role",
-                "clinician",
-                "--password-stdin",
-            )
-        )
-    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
+        add_user(monkeypatch, users, "dr-b", "clinician", "short")
     with pytest.raises(ConfigError, match="pseudonymous id"):
-        command.run(
-            parse(
-                "--users",
-                str(users),
-                "user",
-                "add",
-                "Jane Doe",
-                "--role",
-                "clinician",
-                "--password-stdin",
-            )
-        )
+        add_user(monkeypatch, users, "Jane Doe", "clinician", "a long enough secret")
 
 
 def test_settings_from_environment_and_options(tmp_path):

@@ -11,6 +11,7 @@ from hub_testkit import alarm_event, alarm_state, descriptor
 from alerts.hub.core import CommandPlan, CoreSettings, HubCore
 from alerts.hub.inbound import (
     AlarmStateIn,
+    CommandResultIn,
     DeviceStatusIn,
     GatewayStatusIn,
     Rejected,
@@ -19,11 +20,22 @@ from alerts.hub.inbound import (
     subscriptions,
 )
 from alerts.hub.metrics import render
+from alerts.hub.pending import PendingCommand, PendingCommands
 from alerts.hub.policy import EscalationPolicy
 from alerts.hub.protocol import Acknowledge, AudioPause, Escalate, Note, Seen, decode_client
-from vigil.wire import DeviceStatus, GatewayStatus, Topics
+from vigil.wire import CommandResult, DeviceStatus, GatewayStatus, Topics
 
 T = Topics("r")
+RESULT = CommandResult(
+    session="S1",
+    alarm_id="S1:spo2_low:1",
+    action="acknowledge",
+    by="dr-a",
+    t=1000.0,
+    accepted=False,
+    reason="unknown_alarm",
+    request_id="e.1",
+)
 
 
 def inbound(topic: str, payload) -> object:
@@ -44,6 +56,7 @@ def test_inbound_routes_every_subscribed_topic_and_rejects_the_rest():
         "r/v1/status/gateway/+",
         "r/v1/sessions/+",
         "r/v1/readings/+/+",
+        "r/v1/commands/+/results",
     ]
     assert inbound(T.alarm_events("S1"), event).event == event
     assert inbound(T.alarm_state("S1", event.alarm_id), state) == AlarmStateIn(
@@ -60,6 +73,9 @@ def test_inbound_routes_every_subscribed_topic_and_rejects_the_rest():
         "session or alarm id differs from the topic"
     )
     assert inbound(T.session("S2"), descriptor("S1", [])) == Rejected("session mismatch")
+    assert inbound(T.command_results("S1"), RESULT) == CommandResultIn(RESULT)
+    assert inbound(T.command_results("S2"), RESULT) == Rejected("session mismatch")
+    assert inbound(T.commands("S1"), b"{}") == Rejected("unexpected topic")  # the hub's own
     assert inbound("r/v1/alarms/S1/zzz", b"{}") == Rejected("unexpected topic")
     assert inbound("elsewhere/v1/sessions/S1", b"") == Rejected("unexpected topic")
     assert inbound("r/v1/sessions/-bad", b"") == Rejected("invalid id in topic")
@@ -267,3 +283,61 @@ def test_upstream_state_is_broadcast_once_per_change(connected):
     h.core.set_upstream(connected, h.now, 0.0)
     expected = [{"type": "upstream", "mqtt": "connected", "t": h.now}] if connected else []
     assert h.drain(a) == expected
+
+
+def test_pending_commands_are_matched_once_and_bounded():
+    pending = PendingCommands("e", capacity=2)
+    first = pending.add(PendingCommand(1, "dr-a", "ack", "k1"))
+    second = pending.add(PendingCommand(1, "dr-a", "note", None))
+    third = pending.add(PendingCommand(2, "dr-b", "escalate", "x"))
+    assert (first, second, third) == ("e.1", "e.2", "e.3")
+    assert len(pending) == 2
+    assert pending.pop(first) is None  # evicted: the oldest goes first
+    assert pending.pop(third) == PendingCommand(2, "dr-b", "escalate", "x")
+    assert pending.pop(third) is None
+    assert pending.pop(None) is None
+    with pytest.raises(ValueError):
+        PendingCommands("e", capacity=0)
+
+
+def test_command_results_go_to_the_sender_else_to_that_accounts_visible_connections():
+    h = Harness(client_queue_max=2)
+    h.feed(T.session("S1"), descriptor("S1", ["dr-a", "dr-b"]))
+    a, a2, b = h.attach("dr-a"), h.attach("dr-a"), h.attach("dr-b")
+    event = alarm_event("S1", 1)
+    h.feed(T.alarm_events("S1"), event)
+    for client in (a, a2, b):
+        h.drain(client)
+    ack = plan(
+        h, a, json.dumps({"type": "ack", "req": "k", "session": "S1", "alarm_id": event.alarm_id})
+    )
+    command = ack.command
+    assert command.request_id == "e.1"
+    answer = {"session": "S1", "alarm_id": event.alarm_id, "action": "acknowledge", "by": "dr-a"}
+    answer["t"] = h.now
+    accepted = CommandResult(**answer, accepted=True, request_id=command.request_id)
+    assert h.feed(T.command_results("S1"), accepted) == []  # accepted: nothing to audit
+    assert h.drain(a) == [
+        {
+            "type": "command_result",
+            "req": "k",
+            "command": "ack",
+            "session": "S1",
+            "alarm_id": event.alarm_id,
+            "by": "dr-a",
+            "accepted": True,
+            "reason": None,
+            "t": h.now,
+        }
+    ]
+    assert (h.drain(a2), h.drain(b)) == ([], [])
+    repeated = h.feed(T.command_results("S1"), accepted)  # matched already: by account now
+    assert repeated == []
+    assert [(m["req"], m["accepted"]) for m in h.drain(a)] == [(None, True)]
+    assert [m["req"] for m in h.drain(a2)] == [None]
+    assert h.drain(b) == []
+    # A queue that is already full is not bypassed: the client is dropped as too slow.
+    for _ in range(3):
+        h.feed(T.command_results("S1"), CommandResult(**answer, accepted=False, reason="x"))
+    assert h.kicks["dr-a"][0] == 4429
+    assert h.core.metrics.command_results == {"accepted": 2, "rejected": 3}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -17,8 +16,8 @@ from hub_testkit import (
     http_get,
     hub_settings,
     login,
+    read_until_closed,
     running_hub,
-    upstream,
 )
 
 from alerts.hub.tokens import TokenSigner
@@ -26,17 +25,11 @@ from alerts.hub.tokens import TokenSigner
 pytestmark = pytest.mark.integration
 
 
-async def drain_forever(ws) -> None:
-    while True:
-        await asyncio.wait_for(ws.recv(), 5)
-
-
 async def close_of(url: str, messages: list[str], **connect) -> tuple[int, str]:
     async with websockets.connect(url, **connect) as ws:
         for message in messages:
             await ws.send(message)
-        with pytest.raises(websockets.ConnectionClosed):
-            await drain_forever(ws)
+        await read_until_closed(ws)
     assert ws.close_code is not None
     return ws.close_code, ws.close_reason or ""
 
@@ -89,11 +82,8 @@ async def test_refused_connections_get_their_documented_close_codes(mosquitto, m
     assert PASSWORD.encode() not in body
 
 
-async def test_snapshot_shows_each_clinician_only_their_sessions(mosquitto, mqtt_root, tmp_path):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-    ):
+async def test_snapshot_shows_each_clinician_only_their_sessions(hub_env):
+    async with hub_env() as (hub, up):
         event = alarm_event("S1", 1)
         async with dashboard(hub, "sup-1") as (sup, _):
             await up.session(descriptor("S1", ["dr-a"]))
@@ -129,13 +119,8 @@ async def test_snapshot_shows_each_clinician_only_their_sessions(mosquitto, mqtt
     assert snap["upstream"] == {"mqtt": True}
 
 
-async def test_other_clinicians_session_is_invisible_and_its_commands_refused(
-    mosquitto, mqtt_root, tmp_path
-):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-    ):
+async def test_other_clinicians_session_is_invisible_and_its_commands_refused(hub_env):
+    async with hub_env() as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         await up.session(descriptor("S2", ["dr-b"]))
         async with dashboard(hub, "dr-b") as (b, _):
@@ -155,11 +140,8 @@ async def test_other_clinicians_session_is_invisible_and_its_commands_refused(
     }
 
 
-async def test_malformed_commands_each_get_their_documented_answer(mosquitto, mqtt_root, tmp_path):
-    async with (
-        upstream(mosquitto, mqtt_root) as up,
-        running_hub(hub_settings(mosquitto, mqtt_root, tmp_path)) as hub,
-    ):
+async def test_malformed_commands_each_get_their_documented_answer(hub_env):
+    async with hub_env() as (hub, up):
         await up.session(descriptor("S1", ["dr-a"]))
         async with dashboard(hub, "dr-a") as (a, _):
             await a.send("{not json")

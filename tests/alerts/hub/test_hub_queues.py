@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from websockets.frames import Frame, Opcode
 
 from alerts.hub.delivery import DeliveryBook, Escalation, EscalationReason
-from alerts.hub.outbox import ClientQueue, Outgoing
+from alerts.hub.outbox import ClientQueue, Outgoing, text_frame
 from alerts.hub.resume import EventLog
 from alerts.hub.vitals import Sample, VitalsBoard
 from vigil.wire import Reading, ReadingBatch
@@ -26,6 +27,14 @@ def test_event_log_resumes_within_the_buffer_and_refuses_beyond_it():
     assert log.since("e0", 4) is None  # another epoch
     with pytest.raises(ValueError):
         EventLog("e", capacity=0)
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_frames_are_encoded_once_as_websockets_would(size):
+    data = b"x" * size
+    expected = Frame(Opcode.TEXT, data).serialize(mask=False, extensions=[])
+    assert text_frame(data) == expected
+    assert Outgoing(data, 0.0).frame == expected
 
 
 def test_client_queue_keeps_events_in_order_and_coalesces_vitals():
