@@ -57,6 +57,9 @@ class AlarmEngine:
         self._dirty: set[int] = set()
         self.table = SlotTable(capacity)
         self.invalid_rows = 0  # reading values skipped: non-finite time or value
+        # numpy imports numpy.ma on the first unique() (~0.1 s): pay it now, not on the first
+        # live batch, whose alarms would wait for it.
+        np.unique(np.zeros(2))
 
     # ------------------------------------------------------------------ sessions
 
