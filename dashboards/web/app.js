@@ -10,6 +10,17 @@ const STALE_S = 60;
 const FEED_MAX = 200;
 const ONE_OFF = new Set(["advisory", "delivery_failure"]);
 const ANNOUNCED_KINDS = new Set(["raised", "condition_returned", "ack_expired", "escalated", "advisory"]);
+const COMMAND_LABEL = { ack: "Acknowledgement", audio_pause: "Audio pause", escalate: "Escalation", note: "Note" };
+// The engine's reasons for refusing a command (docs/websocket.md, command_result), in plain
+// words; a reason not listed here (a newer engine's) is shown as it came.
+const REFUSAL_REASON = {
+  unknown_alarm: "the alarm system does not know this alarm",
+  already_resolved: "the alarm is already resolved",
+  already_acknowledged: "the alarm is already acknowledged (its sound is already off)",
+  invalid_duration: "the pause duration is not valid",
+};
+// After these, "not acknowledged" would be wrong or beside the point.
+const ACK_REFUSALS_WITHOUT_WARNING = new Set(["already_resolved", "already_acknowledged"]);
 
 const state = {
   user: null, role: null, clockOffsetS: 0, upstream: true,
@@ -54,7 +65,9 @@ function priorityOf(alarm) {
 }
 
 function isAcknowledged(alarm) {
-  return Boolean(alarm.state?.acknowledged_by || alarm.state?.state === "acknowledged" || alarm.delivery?.acknowledged_by);
+  // The hub's receipt says "acknowledged" as soon as the ack is sent; the engine may refuse it.
+  const byHub = alarm.delivery?.acknowledged_by && !alarm.ackRefused;
+  return Boolean(alarm.state?.acknowledged_by || alarm.state?.state === "acknowledged" || byHub);
 }
 
 function pausedUntil(alarm) {
@@ -70,8 +83,15 @@ function stateText(alarm) {
   const s = alarm.state;
   if (s?.acknowledged_by) return `${s.state} by ${s.acknowledged_by}`;
   if (s) return s.state;
-  if (alarm.delivery?.acknowledged_by) return `acknowledged by ${alarm.delivery.acknowledged_by} (awaiting engine)`;
+  if (alarm.delivery?.acknowledged_by && !alarm.ackRefused) return `acknowledged by ${alarm.delivery.acknowledged_by} (awaiting engine)`;
   return alarm.event?.kind ?? "active";
+}
+
+function refusalText(msg) {
+  const label = COMMAND_LABEL[msg.command] ?? msg.command;
+  const reason = REFUSAL_REASON[msg.reason] ?? msg.reason ?? "no reason given";
+  const warning = msg.command === "ack" && !ACK_REFUSALS_WITHOUT_WARNING.has(msg.reason) ? " — the alarm is NOT acknowledged" : "";
+  return `${label} refused: ${reason}${warning}`;
 }
 
 function highestAlarm(session) {
@@ -90,7 +110,12 @@ function applySnapshot(msg) {
   state.clockOffsetS = msg.server_time - Date.now() / 1000;
   state.upstream = msg.upstream.mqtt;
   state.sessions = new Map(msg.sessions.map((s) => [s.session, s]));
-  state.alarms = new Map(msg.alarms.map((a) => [a.alarm_id, { ...a }]));
+  // A refusal is not an event the snapshot can carry: keep what this page was told.
+  const before = state.alarms;
+  state.alarms = new Map(msg.alarms.map((a) => {
+    const { refusal, ackRefused } = before.get(a.alarm_id) ?? {};
+    return [a.alarm_id, { ...a, refusal, ackRefused }];
+  }));
   state.feed = [];
   for (const entry of msg.feed) addFeed(entry, false);
   $("who").textContent = `${msg.user} (${msg.role})`;
@@ -108,7 +133,7 @@ function addFeed(msg, announce) {
   state.feed.length = Math.min(state.feed.length, FEED_MAX);
   if (!announce) return;
   const text = feedText(msg);
-  const urgent = msg.type === "escalation" || msg.type === "delivery_failure"
+  const urgent = msg.type === "escalation" || msg.type === "delivery_failure" || msg.type === "command_result"
     || (msg.type === "alarm_event" && msg.event.priority === "high");
   const wanted = msg.type !== "alarm_event" || ANNOUNCED_KINDS.has(msg.event.kind);
   if (wanted) $(urgent ? "announce-assertive" : "announce-polite").textContent = text;
@@ -124,6 +149,7 @@ function feedText(msg, withPriority = true) {
     case "note": return `Note by ${msg.by} on ${msg.alarm_id}: ${msg.text}`;
     case "audio_pause": return `Audio paused by ${msg.by} for ${Math.round(msg.duration_s)} s: ${msg.alarm_id}`;
     case "delivery_failure": return `DELIVERY FAILURE: ${msg.message}`;
+    case "command_result": return `${refusalText(msg)} (${msg.alarm_id})`;
     default: return msg.type;
   }
 }
@@ -170,6 +196,7 @@ function onMessage(msg) {
     }
     case "note": addFeed(msg, false); break;
     case "delivery_failure": addFeed(msg, true); break;
+    case "command_result": onCommandResult(msg); break;
     case "session":
       if (msg.descriptor === null) {
         state.sessions.delete(msg.session);
@@ -207,6 +234,24 @@ function onMessage(msg) {
     default: return;
   }
   renderAll();
+}
+
+// The engine's answer to a command: a refusal is shown on the alarm (while it is listed), in the
+// feed, and announced; an acceptance only confirms quietly, its events follow anyway.
+function onCommandResult(msg) {
+  const label = COMMAND_LABEL[msg.command] ?? msg.command;
+  if (msg.accepted) {
+    showToast(`${label} confirmed by the alarm system`);
+    return;
+  }
+  const alarm = state.alarms.get(msg.alarm_id);
+  if (alarm) {
+    alarm.refusal = `${fmtTime(msg.t)} ${refusalText(msg)}`;
+    if (msg.command === "ack") alarm.ackRefused = true;
+    if (msg.command === "audio_pause") alarm.pausedUntil = 0;
+  }
+  $("toast").textContent = ""; // its "… sent" would contradict the refusal
+  addFeed(msg, true);
 }
 
 // ------------------------------------------------------------------ connection status
@@ -303,11 +348,23 @@ function renderGrid() {
   $("no-sessions").hidden = cards.length > 0;
 }
 
+let toastTimer = null;
+
+function showToast(text) {
+  $("toast").textContent = text;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { $("toast").textContent = ""; }, 4000);
+}
+
 async function command(type, alarm, extra = {}) {
+  const current = state.alarms.get(alarm.alarm_id);
+  if (current) {
+    current.refusal = null;
+    if (type === "ack") current.ackRefused = false;
+  }
   const reply = await connection.request({ type, session: alarm.session, alarm_id: alarm.alarm_id, ...extra });
-  const label = { ack: "Acknowledgement", audio_pause: "Audio pause", escalate: "Escalation", note: "Note" }[type] ?? type;
-  $("toast").textContent = reply.type === "ok" ? `${label} sent` : `${label} failed: ${reply.message}`;
-  setTimeout(() => { $("toast").textContent = ""; }, 4000);
+  const label = COMMAND_LABEL[type] ?? type;
+  showToast(reply.type === "ok" ? `${label} sent` : `${label} failed: ${reply.message}`);
   return reply;
 }
 
@@ -317,14 +374,18 @@ function alarmNode(alarm) {
   let node = alarmNodes.get(alarm.alarm_id);
   if (node) return node;
   const note = el("input", { "aria-label": "note", placeholder: "note", maxlength: "2000" });
+  // Not a live region itself (the announcement goes through #announce-assertive, once); the
+  // buttons are described by it, so a screen reader reads the refusal with the button.
+  const refusalId = `refusal-${alarm.alarm_id}`;
   node = el("li", { class: "alarm", "data-alarm": alarm.alarm_id },
     el("div", { class: "line" }, el("span", { class: "badge" }), el("span", { class: "state" }), el("span", { class: "paused", hidden: true }), el("span", { class: "escalated", hidden: true })),
     el("p", { class: "msg" }),
     el("p", { class: "meta" }),
     el("div", { class: "actions" },
-      el("button", { type: "button", class: "ack", onclick: () => command("ack", alarm) }, "Acknowledge"),
-      el("button", { type: "button", class: "pause", onclick: () => command("audio_pause", alarm, { duration_s: 120 }) }, "Pause audio 2 min"),
-      el("button", { type: "button", class: "escalate", onclick: () => command("escalate", alarm) }, "Escalate")),
+      el("button", { type: "button", class: "ack", "aria-describedby": refusalId, onclick: () => command("ack", alarm) }, "Acknowledge"),
+      el("button", { type: "button", class: "pause", "aria-describedby": refusalId, onclick: () => command("audio_pause", alarm, { duration_s: 120 }) }, "Pause audio 2 min"),
+      el("button", { type: "button", class: "escalate", "aria-describedby": refusalId, onclick: () => command("escalate", alarm) }, "Escalate")),
+    el("p", { class: "refusal", id: refusalId }),
     el("form", { class: "note-form", onsubmit: async (e) => {
       e.preventDefault();
       if (!note.value.trim()) return;
@@ -352,6 +413,7 @@ function updateAlarmNode(node, alarm, now) {
   node.querySelector(".msg").textContent = alarm.state?.message ?? alarm.event?.message ?? alarm.alarm_id;
   const onset = alarm.state?.onset ?? alarm.event?.onset ?? alarm.event?.t;
   node.querySelector(".meta").textContent = `${patient} · since ${onset ? fmtTime(onset) : "—"} · ${alarm.alarm_id}`;
+  node.querySelector(".refusal").textContent = alarm.refusal ?? "";
   node.querySelector(".ack").disabled = isAcknowledged(alarm);
   node.querySelector(".pause").disabled = isAcknowledged(alarm);
 }
@@ -383,7 +445,8 @@ function renderFeed() {
   const items = state.feed.slice(0, 60).map((msg) => {
     const priority = msg.type === "alarm_event" ? msg.event.priority : msg.type === "escalation" ? "high" : msg.type === "delivery_failure" ? "medium" : null;
     const t = msg.type === "alarm_event" ? msg.event.t : msg.t;
-    return el("li", {}, el("time", {}, t ? fmtTime(t) : ""), priority ? el("span", { class: `badge ${priority}` }, priority.toUpperCase()) : el("span", { class: "badge info" }, msg.type.replace("_", " ")), " ", feedText(msg, false));
+    const label = msg.type === "command_result" ? "REFUSED" : msg.type.replace("_", " ");
+    return el("li", {}, el("time", {}, t ? fmtTime(t) : ""), priority ? el("span", { class: `badge ${priority}` }, priority.toUpperCase()) : el("span", { class: `badge ${msg.type === "command_result" ? "refused" : "info"}` }, label), " ", feedText(msg, false));
   });
   $("feed").replaceChildren(...items);
 }
