@@ -467,6 +467,8 @@ class HubCore:
         self.metrics.bump(self.metrics.command_results, outcome)
         if result.accepted:
             return []
+        if result.action == "acknowledge":
+            self._undo_acknowledge(result.session, result.alarm_id, now, mono)
         return [
             AuditRecord(
                 action="command_rejected",
@@ -477,6 +479,20 @@ class HubCore:
                 detail=f"{result.action}: {result.reason or 'no reason given'}",
             )
         ]
+
+    def _undo_acknowledge(self, session: str, alarm_id: str, now: float, mono: float) -> None:
+        """The hub stopped the escalation timer when it forwarded the acknowledgement; the
+        engine refused it, so the alarm must escalate again unless the engine holds it
+        acknowledged (by someone else)."""
+        _, state = self.world.alarms.get(alarm_id, (session, None))
+        delivery = self.delivery.get(alarm_id)
+        if delivery is None or (state is not None and state.state == "acknowledged"):
+            return
+        self.delivery.rearm(alarm_id, now)
+        body: Json = {"type": "alarm_state", "session": session, "alarm_id": alarm_id}
+        body["state"] = as_json(state) if state is not None else None
+        body["delivery"] = delivery_view(delivery)
+        self._emit(frozenset((session,)), body, mono, alarm_id=alarm_id)
 
     # ================================================================ time
     def tick(self, now: float, mono: float) -> list[AuditRecord]:

@@ -341,3 +341,34 @@ def test_command_results_go_to_the_sender_else_to_that_accounts_visible_connecti
         h.feed(T.command_results("S1"), CommandResult(**answer, accepted=False, reason="x"))
     assert h.kicks["dr-a"][0] == 4429
     assert h.core.metrics.command_results == {"accepted": 2, "rejected": 3}
+
+
+@pytest.mark.parametrize(("engine_state", "rearmed"), [("active", True), ("acknowledged", False)])
+def test_a_refused_acknowledgement_restarts_escalation_unless_the_engine_holds_it_acked(
+    engine_state: str, rearmed: bool
+):
+    h = Harness()
+    h.feed(T.session("S1"), descriptor("S1", ["dr-a"], profile="ketamine-home"))
+    h.core._escalation_after = EscalationPolicy.with_bundled_profiles().after_s
+    a = h.attach("dr-a")
+    event = alarm_event("S1", 1)
+    h.feed(T.alarm_events("S1"), event)
+    state = alarm_state(event)
+    h.feed(T.alarm_state("S1", event.alarm_id), msgspec.structs.replace(state, state=engine_state))
+    text = json.dumps({"type": "ack", "req": "k", "session": "S1", "alarm_id": event.alarm_id})
+    h.core.commit(a, plan(h, a, text), h.now, 0.0)
+    assert h.core.delivery.get(event.alarm_id).escalate_at is None  # stopped when sent
+    h.drain(a)
+    h.now += 5
+    refused = CommandResult(
+        session="S1", alarm_id=event.alarm_id, action="acknowledge", by="dr-a", t=h.now,
+        accepted=False, reason="already_resolved", request_id="e.1",
+    )  # fmt: skip
+    h.feed(T.command_results("S1"), refused)
+    delivery = h.core.delivery.get(event.alarm_id)
+    if rearmed:
+        assert (delivery.acknowledged_by, delivery.escalate_at) == (None, h.now + 60.0)
+        kinds = [m["type"] for m in h.drain(a)]
+        assert kinds == ["command_result", "alarm_state"]
+    else:
+        assert delivery.escalate_at is None
