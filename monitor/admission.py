@@ -48,9 +48,10 @@ class Admission:
 
     def admit(self, batch: ReadingBatch) -> Admitted:
         device = self._device(batch.device)
-        fresh = self._all_fresh(device, batch.readings)
-        if fresh is not None:
-            return fresh
+        if len(batch.readings) > 1:  # for one reading the loop below is the cheaper path
+            fresh = self._all_fresh(device, batch.readings)
+            if fresh is not None:
+                return fresh
         store: list[Reading] = []
         live: list[Reading] = []
         duplicates = late = 0

@@ -27,6 +27,7 @@ REASONS: Final[tuple[Reason, ...]] = (
     "topic_mismatch",
 )
 DEAD_LETTER_PAYLOAD_MAX = 4096
+_MAX_REMEMBERED_SESSIONS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +76,31 @@ class ReadingsDecoder:
 
     def __init__(self) -> None:
         self._payloads = PayloadDecoder(ReadingBatch)
+        # session -> the topic tail it must arrive on ("/readings/{shard}/{session}"): the
+        # crc32 and formatting once per session, not per message.
+        self._tails: dict[str, str] = {}
 
     def decode(self, topic: str, payload: bytes) -> ReadingBatch | Rejection:
         batch = self._payloads.decode(payload)
         if isinstance(batch, Rejection):
             return batch
+        tail = self._tails.get(batch.session)
+        if tail is None:
+            if len(self._tails) >= _MAX_REMEMBERED_SESSIONS:
+                self._tails.clear()
+            tail = self._tails[batch.session] = (
+                f"/readings/{shard_of(batch.session):02d}/{batch.session}"
+            )
+        if topic.endswith(tail) and topic.count("/readings/") == 1:
+            return batch
         # topic: {root}/v1/readings/{shard:02d}/{session}
         _, _, rest = topic.rpartition("/readings/")
         shard, _, session = rest.partition("/")
-        if session != batch.session or shard != f"{shard_of(batch.session):02d}":
-            return Rejection(
-                "topic_mismatch",
-                f"topic names session {session!r} shard {shard!r}; "
-                f"payload is session {batch.session!r} (shard {shard_of(batch.session):02d})",
-            )
-        return batch
+        return Rejection(
+            "topic_mismatch",
+            f"topic names session {session!r} shard {shard!r}; "
+            f"payload is session {batch.session!r} (shard {shard_of(batch.session):02d})",
+        )
 
 
 def dead_letter(topic: str, payload: bytes, rejection: Rejection, t: float) -> DeadLetter:

@@ -11,6 +11,7 @@ idempotent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from vigil.wire import AlarmEvent, Reading, ReadingBatch
@@ -33,7 +34,16 @@ def to_ns(t: float) -> int:
     return round(t * 1e6) * 1000
 
 
-def reading_line(tags: str, reading: Reading) -> str:
+@functools.lru_cache(maxsize=1 << 14)
+def _series(device: str, gateway: str, kind: str, session: str) -> str:
+    """Measurement and tags of one device's readings: escaped once per series, not per line."""
+    return (
+        f"{MEASUREMENT},device={_escape_tag(device)},gateway={_escape_tag(gateway)},"
+        f"kind={kind},session={_escape_tag(session)}"
+    )
+
+
+def reading_line(series: str, reading: Reading) -> str:
     fields = [f"{metric}={value!r}" for metric, value in reading.values.items()]
     fields.append(f"seq={reading.seq}i")
     if reading.contact is not None:
@@ -45,15 +55,12 @@ def reading_line(tags: str, reading: Reading) -> str:
     if reading.t_dev is not None:
         fields.append(f"t_dev={reading.t_dev!r}")
     fields.append(f"historical={'true' if reading.historical else 'false'}")
-    return f"{MEASUREMENT},{tags} {','.join(fields)} {to_ns(reading.t)}"
+    return f"{series} {','.join(fields)} {to_ns(reading.t)}"
 
 
 def batch_lines(batch: ReadingBatch, readings: Sequence[Reading] | None = None) -> list[str]:
-    tags = (
-        f"device={_escape_tag(batch.device)},gateway={_escape_tag(batch.gateway)},"
-        f"kind={batch.kind},session={_escape_tag(batch.session)}"
-    )
-    return [reading_line(tags, r) for r in (batch.readings if readings is None else readings)]
+    series = _series(batch.device, batch.gateway, batch.kind, batch.session)
+    return [reading_line(series, r) for r in (batch.readings if readings is None else readings)]
 
 
 ALARM_MEASUREMENT = "alarm_events"

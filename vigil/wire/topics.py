@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ def valid_id(value: str) -> bool:
     return bool(_ID.match(value))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def shard_of(session: str) -> int:
+    # Cached: the processor asks for every message, and sessions are few.
     return zlib.crc32(session.encode()) % SHARDS
 
 
