@@ -53,6 +53,7 @@ from bench.e2e_match import (
     pair,
     reading_latencies,
     scenario_toml,
+    slow_seconds,
 )
 from bench.hub import _tokens, _users_file
 from bench.mqtt_raw import Subscriber, WindowedPublisher, utf8
@@ -77,6 +78,7 @@ class Plan:
     emulators: int = 2  # processes the straps are spread over (round robin)
     seconds: float = 40.0  # of notifications, per strap
     first_crossing_s: float = 3.0
+    outbox_dir: Path | None = None  # the gateway's SQLite outbox (default: the run dir)
 
 
 def _address(i: int) -> str:
@@ -148,7 +150,7 @@ class _Recorder(threading.Thread):
 
 def _gateway_toml(port: int, outbox: Path, sessions: list[str], devices: list[str]) -> str:
     lines = ["[gateway]", 'id = "gw-e2e"', f'outbox = "{outbox}"', ""]
-    lines += ["[mqtt]", f'url = "mqtt://127.0.0.1:{port}"', "", "[ble]", "scan_timeout_s = 60", ""]
+    lines += ["[mqtt]", f'url = "mqtt://127.0.0.1:{port}"', "", "[ble]", "scan_timeout_s = 300", ""]
     for i, (session, device) in enumerate(zip(sessions, devices, strict=True)):
         lines += ["[[devices]]", f'id = "{device}"', 'kind = "hr_strap"']
         lines += [f'session = "{session}"', f'address = "{_address(i)}"', ""]
@@ -265,7 +267,8 @@ def _one(run_dir: Path, influx: InfluxEndpoint, plan: Plan) -> dict[str, Any]:
         for _, lines, _ in emulators:
             lines.expect("opened ", START_TIMEOUT_S)
         config = run_dir / "gateway.toml"
-        config.write_text(_gateway_toml(broker.port, run_dir / "outbox.sqlite", sessions, devices))
+        outbox = (plan.outbox_dir or run_dir) / f"outbox-{time.time_ns()}.sqlite"
+        config.write_text(_gateway_toml(broker.port, outbox, sessions, devices))
         gw_argv = [sys.executable, "-m", "vigil.cli", "gateway", "--config", str(config),
                    "--emulated-hub", endpoint]  # fmt: skip
         pids["gateway"] = spawn(gw_argv, run_dir / "gateway.log", env={"PYTHONPATH": str(REPO)}).pid
@@ -278,10 +281,10 @@ def _one(run_dir: Path, influx: InfluxEndpoint, plan: Plan) -> dict[str, Any]:
         spec = {"url": f"ws://127.0.0.1:{hub_port}/ws", "tokens": tokens, "out": str(out)}
         clients = ctx.Process(target=client_process, args=(spec, ready, done_at))
         clients.start()
+        recorder = _Recorder(broker.port)
         try:
             if not ready.wait(START_TIMEOUT_S):
                 raise RuntimeError("websocket clients did not connect")
-            recorder = _Recorder(broker.port)
             recorder.start()
             cpu = CpuWindow(
                 {
@@ -303,11 +306,17 @@ def _one(run_dir: Path, influx: InfluxEndpoint, plan: Plan) -> dict[str, Any]:
             done_at.value = time.time()
             clients.join(60)
         finally:
+            recorder.stop.set()
+            if recorder.ident is not None:  # started: it closes its socket
+                recorder.join(5)
+            else:
+                recorder.sub.close()
             if clients.is_alive():
                 clients.terminate()
                 clients.join(5)
-        recorder.stop.set()
-        recorder.join(5)
+    if plan.outbox_dir is not None:  # a tmpfs variant: do not leave it in memory
+        for path in plan.outbox_dir.glob(outbox.name + "*"):
+            path.unlink()
     notified = [
         Notification(device, t, bpm)
         for _, _, record in emulators
@@ -348,6 +357,7 @@ def _figures(
         "alarm_on_mqtt": alarm_latencies(mqtt_alarms, seqs, expected),
         "baseline_all_readings": reading_latencies(seqs),
         "alarm_readings": reading_latencies(seqs, expected),
+        "slow_to_gateway": slow_seconds(seqs),
         "plan": asdict(plan),
     }
 
@@ -421,16 +431,18 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     rows = [
         (
             "| run | expected | received | missing | unexpected | dup | e2e p50 / p99 ms "
-            "| alarm on MQTT p99 ms | baseline p50 / p99 ms | setup s |"
+            "| alarm on MQTT p99 ms | baseline p50 / p99 ms | to gateway p50 / p99 ms | setup s |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, x in enumerate(r["runs"], start=1):
         e, b = x["e2e"], x["baseline_all_readings"]["to_mqtt"]
+        g = x["baseline_all_readings"]["to_gateway"]
         rows.append(
             f"| {i} | {e['expected']} | {e['received']} | {e['missing']} | {e['unexpected']} "
             f"| {e['duplicates']} | {e['p50_ms']} / {e['p99_ms']} "
-            f"| {x['alarm_on_mqtt']['p99_ms']} | {b['p50_ms']} / {b['p99_ms']} | {x['setup_s']} |"
+            f"| {x['alarm_on_mqtt']['p99_ms']} | {b['p50_ms']} / {b['p99_ms']} "
+            f"| {g['p50_ms']} / {g['p99_ms']} | {x['setup_s']} |"
         )
     cpu = r["runs"][-1]["cpu_pct_of_core"]
     return [
@@ -438,7 +450,10 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         "",
         *rows,
         "",
-        "Baseline: notification -> the reading's arrival at a raw MQTT subscriber (same run).",
+        (
+            "Baseline: notification -> the reading's arrival at a raw MQTT subscriber (same run); "
+            "to gateway: notification -> the gateway's receive time `t` of the reading."
+        ),
         (
             f"Median e2e p99 {m['e2e_p99_ms']} ms (target ≤ {r['target']['p99_ms']} ms: "
             f"**{met}**); ratios {r['ratios']}."
@@ -447,3 +462,27 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         "CPU, % of one core (last run): " + ", ".join(f"{k} {v}" for k, v in cpu.items()),
         "",
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.e2e [--reps N] [--outbox-dir DIR]`: one result as JSON on stdout (the
+    diagnostic variants; `scripts/bench e2e` is the measurement of record)."""
+    import argparse  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    ap = argparse.ArgumentParser(prog="python -m bench.e2e", description=main.__doc__)
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--sessions", type=int, default=Plan().sessions)
+    ap.add_argument("--outbox-dir", type=Path, help="the gateway's outbox folder, e.g. /dev/shm/x")
+    args = ap.parse_args(argv)
+    plan = Plan(sessions=args.sessions, outbox_dir=args.outbox_dir)
+    if args.outbox_dir:
+        args.outbox_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-e2e-") as tmp:
+        result = run(Path(tmp), repeats=args.reps, plan=plan)
+    print(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

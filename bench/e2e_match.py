@@ -209,3 +209,29 @@ def reading_latencies(
         "to_gateway": figures([r.t_gateway - t for t, r in pairs]),
         "to_mqtt": figures([r.t_arrival - t for t, r in pairs]),
     }
+
+
+def slow_seconds(
+    seqs: SeqMap, *, threshold_s: float = 0.1, top: int = 10
+) -> list[dict[str, float | int]]:
+    """The seconds of the run (from the first notification) in which notification -> gateway
+    receive took longer than `threshold_s`: how many readings, of how many devices, the worst.
+    One stall of the gateway's loop delays every strap; one emulator's stall only its own."""
+    if not seqs.notify_t:
+        return []
+    t0 = min(seqs.notify_t.values())
+    buckets: dict[int, list[tuple[str, float]]] = {}
+    for key, t in seqs.notify_t.items():
+        lag = seqs.readings[key].t_gateway - t
+        if lag > threshold_s:
+            buckets.setdefault(math.floor(t - t0), []).append((key[0], lag))
+    worst = sorted(buckets.items(), key=lambda kv: -max(lag for _, lag in kv[1]))[:top]
+    return [
+        {
+            "second": second,
+            "readings": len(slow),
+            "devices": len({d for d, _ in slow}),
+            "max_ms": round(1000 * max(lag for _, lag in slow), 1),
+        }
+        for second, slow in sorted(worst)
+    ]

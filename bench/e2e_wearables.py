@@ -10,6 +10,11 @@ before each measurement notification goes to bumble.
 Each strap has its own `ScaledClock` at 1x, paused while the gateway connects; on stdin `go`
 strap i's clock resumes `phase_s` later, so notifications are spread over the second the way
 independent straps are (one shared clock would make every strap notify at the same instant).
+The straps go on the air in waves of `WAVE`, each wave once the previous one is linked, and
+advertise once a second: every advertisement reaches every one of the gateway's pending
+scanners (one per unlinked device), so 100 straps advertising at 20 ms (or 10 at 100 ms) kept
+the gateway's loop saturated (its MQTT link timed out, connects were cancelled) for minutes
+without linking one strap. Advertising only matters until the link is up.
 Protocol on stdout: `opened N`, `linked` (every strap has a subscriber), `done` (the record is
 written, clocks paused; the links stay up until SIGTERM).
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -33,8 +39,12 @@ from devices.emulation.signals import until_signalled
 from devices.emulation.wearables.heart_rate import HeartRateStrap
 from devices.gatt import parse_heart_rate_measurement
 
-LINK_TIMEOUT_S = 240.0
-ADVERTISING_INTERVAL_MS = 50.0  # 100 straps at 20 ms is 5,000 advertisements/s on one hub
+logger = logging.getLogger("bench.e2e_wearables")
+
+LINK_TIMEOUT_S = 120.0  # per wave
+ADVERTISING_INTERVAL_MS = 1000.0
+WAVE = 5  # straps that go on the air together
+SETTLE_S = 0.5
 
 
 class TimedStrap(HeartRateStrap):
@@ -77,8 +87,12 @@ async def emulate(spec: dict[str, Any]) -> None:
             straps.append((item["device"], float(item["phase_s"]), clock, strap))
         _say(f"opened {len(straps)}")
         async with asyncio.TaskGroup() as tasks:
-            running = [tasks.create_task(s.run()) for *_, s in straps]
-            await _until_linked([s for *_, s in straps])
+            running = []
+            for first in range(0, len(straps), WAVE):
+                wave = [s for *_, s in straps[first : first + WAVE]]
+                running += [tasks.create_task(s.run()) for s in wave]
+                await _until_linked(wave)
+                logger.warning("linked %d of %d", first + len(wave), len(straps))
             _say("linked")
             while (await _read_line()).strip() != "go":
                 pass
@@ -88,6 +102,7 @@ async def emulate(spec: dict[str, Any]) -> None:
             await asyncio.sleep(float(spec["seconds"]) + max(p for _, p, _, _ in straps))
             for _, _, clock, _ in straps:
                 clock.pause()
+            await asyncio.sleep(SETTLE_S)  # a notification already past its clock check
             _write(Path(spec["out"]), straps)
             _say("done")
             await asyncio.Event().wait()  # links stay up while the pipeline drains
@@ -115,6 +130,7 @@ def _write(out: Path, straps: list[tuple[str, float, ScaledClock, TimedStrap]]) 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(args[0]).read_text())
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(until_signalled(emulate(spec)))
     return 0
 

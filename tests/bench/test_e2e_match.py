@@ -21,6 +21,7 @@ from bench.e2e_match import (
     percentile,
     reading_latencies,
     scenario_toml,
+    slow_seconds,
 )
 from devices.emulation.scenario import SessionModel, Tachycardia
 from devices.emulation.scenario_file import load_scenario
@@ -64,13 +65,10 @@ def test_scenario_file_loads_and_steps_to_the_crossing(tmp_path: Path) -> None:
         ("heart_rate", "C2:E2:E0:00:00:01")
     ]
     assert [
-        (e.start_s, e.duration_s, e.heart_rate_bpm, e.ramp_s)
+        (round(e.start_s, 9), round(e.duration_s, 9), e.heart_rate_bpm, e.ramp_s)
         for e in scenario.events
         if isinstance(e, Tachycardia)
-    ] == [
-        (pytest.approx(3.0), pytest.approx(2.5), 130.0, 0.0),
-        (pytest.approx(11.0), pytest.approx(2.5), 130.0, 0.0),
-    ]
+    ] == [(3.0, 2.5, 130.0, 0.0), (11.0, 2.5, 130.0, 0.0)]
     assert len(scenario.events) == 2
     model = SessionModel(scenario)
     bpm = [round(model.vitals(t).heart_rate_bpm) for t in (2.9, 3.0, 5.4, 5.6, 11.0)]
@@ -147,3 +145,18 @@ def test_clients_keep_only_raised_hr_high_alarm_events() -> None:
         (4.0, json.dumps({"type": "vitals", "session": "s", "values": {}})),
     ]
     assert raised_alarms(3, frames) == [[3, "hr1", 7, 1.0]]
+
+
+def test_slow_seconds_group_late_readings_by_second_of_the_run() -> None:
+    notified = _notified("hr1", [72] * 4, 100.0) + _notified("hr2", [72] * 4, 100.5)
+    readings = [
+        ReadingSeen(n.device, i, n.t_notify + lag, 72, n.t_notify + lag)
+        for i, (n, lag) in enumerate(
+            zip(notified, [0.001, 0.3, 0.002, 0.2, 0.001, 0.25, 0.001, 0.001], strict=True)
+        )
+    ]
+    assert slow_seconds(pair(notified, readings)) == [
+        {"second": 1, "readings": 2, "devices": 2, "max_ms": 300.0},
+        {"second": 3, "readings": 1, "devices": 1, "max_ms": 200.0},
+    ]
+    assert slow_seconds(pair([], [])) == []

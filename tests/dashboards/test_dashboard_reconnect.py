@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ import msgspec
 import pytest
 from hub_testkit import (
     PASSWORD,
+    Upstream,
     alarm_event,
     alarm_state,
     descriptor,
@@ -83,7 +85,7 @@ async def hub_process(
         stop_pid(pid)
 
 
-async def publish_hr(up, session: str, seq: int, hr: float) -> None:  # noqa: ANN001 - the testkit's Upstream
+async def publish_hr(up: Upstream, session: str, seq: int, hr: float) -> None:
     batch = ReadingBatch(
         gateway="gw-1",
         session=session,
@@ -129,7 +131,7 @@ async def test_connection_lost_banner_then_automatic_resume(
                 await expect(hr).to_have_text("84 bpm")
                 await expect(banner).to_be_hidden()
 
-                os.killpg(pid, 9)  # SIGKILL: no close frame, the socket just dies
+                os.killpg(pid, signal.SIGKILL)  # SIGKILL: no close frame, the socket just dies
 
                 await expect(page.get_by_role("alert").filter(has_text=LOST)).to_be_visible()
                 await expect(banner).to_contain_text(LOST)
