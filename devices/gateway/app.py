@@ -16,6 +16,8 @@ from devices.gateway.status import StatusBoard
 from vigil.wire import Reading
 
 log = logging.getLogger(__name__)
+# How often the outbox's WAL is folded into its database, off the event loop (outbox.py).
+CHECKPOINT_INTERVAL_S = 2.0
 
 
 class Gateway:
@@ -66,7 +68,13 @@ class Gateway:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.publisher.run(), name="publisher")
+                group.create_task(self._checkpoints(), name="outbox-checkpoints")
                 for link in self.links:
                     group.create_task(link.run(), name=f"link-{link.device.id}")
         finally:
             self.outbox.close()
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            await asyncio.to_thread(self.outbox.checkpoint)

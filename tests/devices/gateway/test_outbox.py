@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices.errors import DevicesError
-from devices.gateway.outbox import Outbox, OutboxError
+from devices.gateway.outbox import WAL_SIZE_LIMIT, Outbox, OutboxError
 from vigil.wire import Reading
 
 
@@ -113,6 +114,24 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
     Outbox(tmp_path / "o.sqlite").close()
     db = sqlite3.connect(tmp_path / "o.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_commits_never_checkpoint_and_a_checkpoint_from_another_thread_does(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "o.sqlite")
+    wal = tmp_path / "o.sqlite-wal"
+    for _ in range(3000):  # well past SQLite's automatic checkpoint at 1,000 pages
+        _add(box)
+    assert wal.stat().st_size > 1000 * 4096  # no commit paid for a checkpoint (and its fsync)
+    complete: list[bool] = []
+    done = threading.Thread(target=lambda: complete.append(box.checkpoint()))
+    done.start()
+    done.join()
+    assert complete == [True]
+    _add(box)  # the next commit restarts the WAL and trims it to the size limit
+    assert wal.stat().st_size <= WAL_SIZE_LIMIT
+    assert box.depth == len(box.pending(limit=10_000)) == 3001
 
 
 @settings(max_examples=50, deadline=None)
