@@ -290,6 +290,9 @@ class MqttLink:
         self._acks.append((handled.done, ids))
         if handled.done is None or handled.done.done():
             self._release_acks()
+            # Now, not on the next loop turn: the broker refills its in-flight window (and the
+            # alarms decided for these messages leave) one turn sooner.
+            self._flush()
         else:
             handled.done.add_done_callback(self._release_acks)
 

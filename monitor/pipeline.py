@@ -139,7 +139,7 @@ class Pipeline:
                 # it on the next connection) and keep the processor running.
                 self._internal_error(f"a message on {topic}", [index], failed)
         self._evaluate_live(waiting, failed)
-        return Handled(done=self._commit.join(), failed=frozenset(failed))
+        return Handled(done=self._commit.commit(), failed=frozenset(failed))
 
     def _internal_error(self, what: str, indices: list[int], failed: set[int]) -> None:
         self._metrics.handler_errors += len(indices)

@@ -31,6 +31,7 @@ from hub_testkit import (
     write_users,
 )
 from playwright.async_api import Page, async_playwright, expect
+from test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
 
 from vigil.services.endpoints import MqttEndpoint
 from vigil.services.process import free_port, log_tail, spawn, stop_pid
@@ -39,17 +40,6 @@ from vigil.wire import Reading, ReadingBatch
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = REPO / "test-artifacts"
 LOST = "Connection lost — alarms may be missed"
 RECONNECT_TIMEOUT_MS = 30_000  # hub start (imports) + the page's backoff (at most 5 s)
 

@@ -1,4 +1,7 @@
-from monitor.storage.points import batch_lines, to_ns
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.storage.points import batch_lines, reading_line, to_ns
 from vigil.wire import Reading, ReadingBatch
 
 
@@ -29,11 +32,11 @@ def test_a_full_reading_becomes_one_line_with_every_field() -> None:
     ]
 
 
-def test_a_minimal_reading_has_values_seq_and_historical_only() -> None:
+def test_a_minimal_reading_has_values_and_seq_only() -> None:
     assert batch_lines(_batch(Reading(seq=0, t=1.5, values={"hr": 72.0}))) == [
         (
             "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
-            "hr=72.0,seq=0i,historical=false 1500000000"
+            "hr=72.0,seq=0i 1500000000"
         )
     ]
 
@@ -41,3 +44,36 @@ def test_a_minimal_reading_has_values_seq_and_historical_only() -> None:
 def test_timestamps_keep_microseconds_exactly() -> None:
     assert to_ns(1764480000.123456) == 1764480000123456000
     assert to_ns(1764480000.1234564) == 1764480000123456000
+
+
+def test_a_one_value_reading_with_contact_takes_the_short_path_to_the_same_line() -> None:
+    assert batch_lines(_batch(Reading(seq=3, t=2.0, values={"spo2": 97.0}, contact=True))) == [
+        (
+            "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001 "
+            "spo2=97.0,seq=3i,contact=true 2000000000"
+        )
+    ]
+
+
+_readings = st.builds(
+    Reading,
+    seq=st.integers(0, 2**40),
+    t=st.floats(1.0, 4e9),
+    values=st.dictionaries(
+        st.sampled_from(["hr", "spo2", "sbp", "dbp", "pr"]), st.floats(0, 300), min_size=1
+    ),
+    contact=st.none() | st.booleans(),
+    flags=st.lists(st.sampled_from(["cuff_loose", "body_movement", "plx_invalid"]), max_size=2),
+    rr_ms=st.none() | st.lists(st.floats(200, 2000), min_size=1, max_size=3),
+    t_dev=st.none() | st.floats(1.0, 4e9),
+    historical=st.booleans(),
+)
+
+
+@given(st.lists(_readings, min_size=1, max_size=6))
+def test_every_reading_gets_the_general_line_whichever_path_writes_it(
+    readings: list[Reading],
+) -> None:
+    batch = _batch(*readings)
+    series = "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001"
+    assert batch_lines(batch) == [reading_line(series, r) for r in readings]
