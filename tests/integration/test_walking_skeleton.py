@@ -65,8 +65,7 @@ async def test_a_published_reading_is_stored_and_read_back_with_flux(
         ("hr", 71.0),
         ("seq", 1),
         ("contact", True),
-        ("historical", False),
-        ("rr_ms", "845.7"),
+        ("rr_ms", "845.7"),  # no `historical`: written only when true (docs/storage.md)
     }
     record = tables[0].records[0]
     assert (record["device"], record["kind"], record["gateway"]) == ("hr-1", "hr_strap", "gw-1")
