@@ -23,7 +23,7 @@ from hub_testkit import (
     running_hub,
     upstream,
 )
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright, expect
 
 from vigil.wire import Command, DeviceStatus, Reading, ReadingBatch, Topics
 
@@ -40,6 +40,17 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+
+async def launch_chromium(pw: Playwright, profile: Path) -> BrowserContext:
+    """Debian's Chromium, headless, with its own profile directory and a desktop viewport."""
+    return await pw.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=ARGS,
+        viewport={"width": 1360, "height": 860},
+    )
 
 
 async def sign_in(page: Page, url: str, user: str) -> None:
@@ -143,13 +154,7 @@ async def test_alarm_appears_is_acknowledged_and_the_supervisor_sees_it(
         )
         await publish_vitals(up, "S-0001", now - 1790, 84.0, 96.0)
         await publish_vitals(up, "S-0002", now - 1790, 72.0, 98.0)
-        context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1360, "height": 860},
-        )
+        context = await launch_chromium(pw, tmp_path / "chromium-profile")
         try:
             clinician, supervisor = await context.new_page(), await context.new_page()
             await sign_in(clinician, hub.http + "/", "dr-a")

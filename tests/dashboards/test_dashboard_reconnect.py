@@ -31,7 +31,7 @@ from hub_testkit import (
     write_users,
 )
 from playwright.async_api import Page, async_playwright, expect
-from test_dashboard_browser import ARGS, ARTIFACTS, CHROMIUM
+from test_dashboard_browser import ARTIFACTS, launch_chromium
 
 from vigil.services.endpoints import MqttEndpoint
 from vigil.services.process import free_port, log_tail, spawn, stop_pid
@@ -103,13 +103,7 @@ async def test_connection_lost_banner_then_automatic_resume(
     url = f"http://127.0.0.1:{port}/"
     async with upstream(mosquitto, mqtt_root) as up, async_playwright() as pw:
         await up.session(descriptor("S-0001", ["dr-a"], patient="P-Ash"))
-        context = await pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1360, "height": 860},
-        )
+        context = await launch_chromium(pw, tmp_path / "chromium-profile")
         try:
             page = await context.new_page()
             card = page.locator('article[data-session="S-0001"]')
