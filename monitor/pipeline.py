@@ -150,15 +150,15 @@ class Pipeline:
         if not self._live:
             return
         live, self._live = self._live, []
-        waiting = list(waiting)
+        indices = waiting[:]
+        waiting.clear()
         try:
             decisions = self._evaluator.on_live(live)
         except Exception:  # noqa: BLE001 - logged with its traceback, messages left unacked
-            self._internal_error(f"the live readings of {len(waiting)} messages", waiting, failed)
+            self._internal_error(f"the live readings of {len(indices)} messages", indices, failed)
         else:
             if decisions:
                 self.carry_out(decisions)
-        waiting.clear()
 
     def _on_other_topic(self, topic: str, payload: bytes) -> None:
         evaluator = self._evaluator
