@@ -72,9 +72,7 @@ class Admission:
                 continue
             device.newest_t = max(device.newest_t, reading.t)
             live.append(reading)
-        if len(device.seen) > 2 * self._window:
-            floor = device.top - self._window
-            device.seen = {seq for seq in device.seen if seq > floor}
+        self._forget_below_window(device)
         return Admitted(store=store, live=live, duplicates=duplicates, late=late)
 
     def _all_fresh(self, device: _Device, readings: list[Reading]) -> Admitted | None:
@@ -93,10 +91,13 @@ class Admission:
         device.seen.update(seqs)
         device.top = seqs[-1]
         device.newest_t = max(device.newest_t, times[-1])
+        self._forget_below_window(device)
+        return Admitted(store=readings, live=readings, duplicates=0, late=0)
+
+    def _forget_below_window(self, device: _Device) -> None:
         if len(device.seen) > 2 * self._window:
             floor = device.top - self._window
             device.seen = {seq for seq in device.seen if seq > floor}
-        return Admitted(store=readings, live=readings, duplicates=0, late=0)
 
     def _device(self, name: str) -> _Device:
         device = self._devices.get(name)
