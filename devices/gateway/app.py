@@ -49,7 +49,7 @@ class Gateway:
                 t_dev=observation.t_dev,
                 rr_ms=list(observation.rr_ms) or None,
                 contact=observation.contact,
-                flags=list(observation.flags),
+                flags=tuple(observation.flags),
                 historical=historical,
             )
 

@@ -19,7 +19,7 @@ def test_a_full_reading_becomes_one_line_with_every_field() -> None:
         values={"sbp": 141.0, "dbp": 92.5},
         contact=False,
         rr_ms=[812.5, 790.0],
-        flags=["cuff_loose", "body_movement"],
+        flags=("cuff_loose", "body_movement"),
         historical=True,
     )
     assert batch_lines(_batch(reading)) == [

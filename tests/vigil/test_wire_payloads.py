@@ -49,7 +49,7 @@ def test_a_good_batch_decodes_to_the_whole_object() -> None:
         kind="pulse_oximeter",
         readings=[
             Reading(
-                seq=7, t=1764480000.5, values={"spo2": 97.0, "pr": 64.0}, flags=["plx_validated"]
+                seq=7, t=1764480000.5, values={"spo2": 97.0, "pr": 64.0}, flags=("plx_validated",)
             )
         ],
     )
@@ -64,6 +64,10 @@ def test_a_good_batch_decodes_to_the_whole_object() -> None:
         (_with(session="Jane Doe"), "at `$.session`"),
         (_with(session="a/b"), "at `$.session`"),
         (_with(session="#"), "at `$.session`"),
+        (_with(session="S-0001\n"), "at `$.session`"),  # Python's `$` would accept it
+        (_with(device=""), "at `$.device`"),
+        (_with(gateway="g" * 65), "at `$.gateway`"),
+        (_with(gateway=7), "Expected `str`, got `int` - at `$.gateway`"),
         (_with(kind="toaster"), "Invalid enum value 'toaster' - at `$.kind`"),
         (_with(readings=[]), "length >= 1"),
         (_with(extra=1), "unknown field `extra`"),
@@ -102,7 +106,7 @@ readings = st.builds(
     t_dev=st.none() | st.floats(0, 4e9),
     rr_ms=st.none() | st.lists(st.floats(1, 3000), min_size=1, max_size=4),
     contact=st.none() | st.booleans(),
-    flags=st.lists(st.sampled_from(sorted(FLAGS)), max_size=3),
+    flags=st.lists(st.sampled_from(sorted(FLAGS)), max_size=3).map(tuple),
     historical=st.booleans(),
 )
 batches = st.builds(
@@ -124,7 +128,11 @@ def test_every_encodable_batch_validates_against_the_published_schema(batch: Rea
 
 @given(
     st.dictionaries(
-        st.sampled_from([*GOOD, "extra"]), st.none() | st.integers() | st.text(max_size=5)
+        st.sampled_from([*GOOD, "extra"]),
+        st.none()
+        | st.integers()
+        | st.text(max_size=5)
+        | st.sampled_from(["gw-1", "a\n", "x" * 65]),
     )
 )
 def test_schema_and_decoder_agree_on_arbitrary_objects(obj: dict[str, object]) -> None:

@@ -7,13 +7,29 @@ kPa at the edge so nothing downstream has to know a device's unit.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Annotated, Literal, get_args
 
 import msgspec
 
 WIRE_VERSION: Literal[1] = 1
 
-Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
+# The same rule, checked by `ReadingBatch.__post_init__` once per distinct id rather than by
+# msgspec's regex on every message (three regex matches were a fifth of decoding a batch of
+# ten readings); the JSON Schema is unchanged.
+_CachedId = Annotated[str, msgspec.Meta(extra_json_schema={"pattern": ID_PATTERN})]
+# fullmatch: Python's `$` also matches before a final newline; JSON Schema's does not.
+_ID_MATCH = re.compile(ID_PATTERN).fullmatch
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_id(text: str) -> bool:
+    return _ID_MATCH(text) is not None
+
+
 # Alarm ids appear as one topic level (`alarms/{session}/state/{alarm_id}`): no `/ + #`.
 AlarmId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")]
 Time = Annotated[float, msgspec.Meta(ge=0)]
@@ -85,7 +101,12 @@ class _Payload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 class Reading(
-    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+    gc=False,  # holds no references back to itself: the collector need not track millions
 ):
     """One decoded notification or indication of one device."""
 
@@ -95,16 +116,23 @@ class Reading(
     t_dev: Time | None = None  # device clock, when present and set; metadata only
     rr_ms: list[Annotated[float, msgspec.Meta(gt=0)]] | None = None
     contact: bool | None = None  # None: the device does not report skin contact
-    flags: list[Flag] = []
+    # A tuple: a list default is copied for every decoded reading (a sixth of decoding time).
+    flags: tuple[Flag, ...] = ()
     historical: bool = False  # late (replayed, stored on the device): store, never alarm
 
 
 class ReadingBatch(_Payload, frozen=True, kw_only=True):
-    gateway: Id
-    session: Id
-    device: Id
+    gateway: _CachedId
+    session: _CachedId
+    device: _CachedId
     kind: DeviceKind
     readings: Annotated[list[Reading], msgspec.Meta(min_length=1, max_length=1000)]
+
+    def __post_init__(self) -> None:
+        if not (_is_id(self.gateway) and _is_id(self.session) and _is_id(self.device)):
+            name = next(n for n in ("gateway", "session", "device") if not _is_id(getattr(self, n)))
+            # Raised while decoding, msgspec turns this into a ValidationError.
+            raise ValueError(f"Expected `str` matching regex {ID_PATTERN!r} - at `$.{name}`")
 
 
 class DeviceStatus(_Payload, frozen=True, kw_only=True):
