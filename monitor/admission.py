@@ -15,6 +15,7 @@ import operator
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from monitor.columns import Columns
 from vigil.wire import Reading, ReadingBatch
 
 MAX_DEVICES = 100_000
@@ -46,12 +47,18 @@ class Admission:
         self._max_devices = max_devices
         self._devices: OrderedDict[str, _Device] = OrderedDict()
 
-    def admit(self, batch: ReadingBatch) -> Admitted:
+    def admit(self, batch: ReadingBatch, columns: Columns | None = None) -> Admitted:
+        """`columns`: the batch's readings as columns, when they are plain (a faster check)."""
         device = self._device(batch.device)
-        if len(batch.readings) > 1:  # for one reading the loop below is the cheaper path
-            fresh = self._all_fresh(device, batch.readings)
-            if fresh is not None:
-                return fresh
+        readings = batch.readings
+        if columns is not None:
+            if self._all_fresh(device, columns.seqs, columns.times):
+                return Admitted(store=readings, live=readings, duplicates=0, late=0)
+        elif len(readings) > 1 and not any(reading.historical for reading in readings):
+            # For one reading the loop below is the cheaper path.
+            seqs, times = [r.seq for r in readings], [r.t for r in readings]
+            if self._all_fresh(device, seqs, times):
+                return Admitted(store=readings, live=readings, duplicates=0, late=0)
         store: list[Reading] = []
         live: list[Reading] = []
         duplicates = late = 0
@@ -75,24 +82,22 @@ class Admission:
         self._forget_below_window(device)
         return Admitted(store=store, live=live, duplicates=duplicates, late=late)
 
-    def _all_fresh(self, device: _Device, readings: list[Reading]) -> Admitted | None:
-        """The common case in one pass of builtins: every reading new, in order and on time."""
-        seqs = [reading.seq for reading in readings]
+    def _all_fresh(self, device: _Device, seqs: list[int], times: list[float]) -> bool:
+        """The common case in one pass of builtins: every reading new, in order and on time
+        (and live: the caller has checked `historical`). If so, they are recorded as seen."""
         if not seqs or seqs[0] <= device.top:
-            return None
-        times = [reading.t for reading in readings]
+            return False
         if (
             times[0] < device.newest_t - self._lateness_s
             or not all(map(operator.lt, seqs, seqs[1:]))
             or not all(map(operator.le, times, times[1:]))
-            or any(reading.historical for reading in readings)
         ):
-            return None
+            return False
         device.seen.update(seqs)
         device.top = seqs[-1]
         device.newest_t = max(device.newest_t, times[-1])
         self._forget_below_window(device)
-        return Admitted(store=readings, live=readings, duplicates=0, late=0)
+        return True
 
     def _forget_below_window(self, device: _Device) -> None:
         if len(device.seen) > 2 * self._window:

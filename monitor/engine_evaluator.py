@@ -19,6 +19,7 @@ from alerts import engine
 from alerts.errors import AlertsError
 from alerts.profiles import METRIC_CODES, Metric, Profile, apply_overrides, bundled_profile
 from monitor.clock import Clock, SystemClock
+from monitor.columns import Columns
 from monitor.evaluation import NO_DECISIONS, Decisions, Live, StateChange
 from vigil.wire import (
     AlarmEvent,
@@ -48,6 +49,20 @@ def _bits(reading: Reading) -> int:
     if reading.contact is not False and not reading.flags:
         return 0  # the common case, without the call
     return engine.flag_bits(reading.contact, reading.flags)
+
+
+def _add_columns(builder: engine.BatchBuilder, session: str, device: str, columns: Columns) -> None:
+    codes = [_ENGINE_CODES.get(metric, -1) for metric in columns.metrics]
+    values, times, seqs = columns.values, columns.times, columns.seqs
+    if -1 in codes:  # some metrics are stored only (cuff pressure, fast/slow averages)
+        judged = [i for i, code in enumerate(codes) if code >= 0]
+        codes = [codes[i] for i in judged]
+        values, times, seqs = (
+            [values[i] for i in judged],
+            [times[i] for i in judged],
+            [seqs[i] for i in judged],
+        )
+    builder.add_columns(session, device, codes=codes, values=values, ts=times, seqs=seqs)
 
 
 @dataclass(slots=True)
@@ -215,7 +230,7 @@ class EngineEvaluator:
     def on_live(self, groups: Sequence[Live]) -> Decisions:
         out: list[engine.AlarmEvent] = []
         builder = engine.BatchBuilder()
-        for batch, live in groups:
+        for batch, live, columns in groups:
             if not live:
                 continue
             session, device, t = batch.session, batch.device, live[0].t
@@ -227,6 +242,9 @@ class EngineEvaluator:
                 out += self._engine.on_batch(builder.build())
                 builder = engine.BatchBuilder()
                 out += self._mark_dose(session, info, t)
+            if columns is not None:
+                _add_columns(builder, session, device, columns)
+                continue
             builder.add_rows(
                 session,
                 device,

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from monitor.columns import Columns
 from vigil.wire import (
     AlarmEvent,
     AlarmState,
@@ -50,8 +51,9 @@ class Decisions:
 
 
 NO_DECISIONS = Decisions()
-# One message's live readings (never duplicates, never historical): the batch they came in.
-Live = tuple[ReadingBatch, Sequence[Reading]]
+# One message's live readings (never duplicates, never historical): the batch they came in,
+# the readings, and the same readings as columns when they are the whole batch and plain.
+Live = tuple[ReadingBatch, Sequence[Reading], Columns | None]
 
 
 class Evaluator(Protocol):

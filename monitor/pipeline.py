@@ -22,13 +22,14 @@ import msgspec
 
 from monitor.admission import Admission
 from monitor.clock import Clock
+from monitor.columns import columns_of
 from monitor.commit import GroupCommit
 from monitor.evaluation import Decisions, Evaluator, Live
 from monitor.metrics import Metrics
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled
 from monitor.recovery import Restored
-from monitor.storage.points import alarm_event_line, batch_lines
+from monitor.storage.points import alarm_event_line, batch_lines, column_lines
 from monitor.validation import PayloadDecoder, ReadingsDecoder, Rejection, dead_letter
 from vigil.wire import (
     Command,
@@ -188,18 +189,25 @@ class Pipeline:
             metrics.ignored_not_owned += 1
             return False
         metrics.readings_in += len(batch.readings)
-        admitted = self._admission.admit(batch)
+        columns = columns_of(batch.readings)
+        admitted = self._admission.admit(batch, columns)
+        if len(admitted.live) != len(batch.readings):
+            columns = None  # some readings were left out: the columns no longer match
         if admitted.duplicates:
             metrics.duplicates += admitted.duplicates
         if admitted.late:
             metrics.late += admitted.late
         if admitted.store:
             metrics.readings_stored += len(admitted.store)
-            self._commit.stage(batch_lines(batch, admitted.store))
+            self._commit.stage(
+                batch_lines(batch, admitted.store)
+                if columns is None
+                else column_lines(batch, columns)
+            )
             if self.on_stored is not None:
                 self._commit.when_stored(functools.partial(self.on_stored, batch))
         if admitted.live:
-            self._live.append((batch, admitted.live))
+            self._live.append((batch, admitted.live, columns))
             return True
         return False
 

@@ -151,6 +151,32 @@ class BatchBuilder:
         self._flags.extend(flags)
         self._historical.extend([False] * n)
 
+    def add_columns(  # noqa: PLR0913  # the columns of one device's rows
+        self,
+        session_id: str,
+        device_id: str,
+        *,
+        codes: Sequence[int],
+        values: Sequence[float],
+        ts: Sequence[float],
+        seqs: Sequence[int],
+    ) -> None:
+        """Unflagged rows of one device, given as columns of equal length: the processor's
+        path for plain readings (no row tuples to build and transpose)."""
+        n = len(codes)
+        if not n:
+            return
+        session = self._sessions.setdefault(session_id, len(self._sessions))
+        device = self._devices.setdefault(device_id, len(self._devices))
+        self._session_index.extend([session] * n)
+        self._device_index.extend([device] * n)
+        self._metric_code.extend(codes)
+        self._value.extend(values)
+        self._t.extend(ts)
+        self._seq.extend(seqs)
+        self._flags.extend([0] * n)
+        self._historical.extend([False] * n)
+
     def add_reading(self, reading: Reading) -> None:
         """Every metric of a reading, in its order (the scalar path's order)."""
         bits = flag_bits(reading.contact, reading.flags)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+from monitor.columns import Columns
 from vigil.wire import AlarmEvent, Reading, ReadingBatch
 
 MEASUREMENT = "vitals"
@@ -60,21 +61,29 @@ def reading_line(series: str, reading: Reading) -> str:
     return f"{series} {','.join(fields)} {to_ns(reading.t)}"
 
 
-_CONTACT = {None: "", True: ",contact=true", False: ",contact=false"}
-
-
 def batch_lines(batch: ReadingBatch, readings: Sequence[Reading] | None = None) -> list[str]:
     series = _series(batch.device, batch.gateway, batch.kind, batch.session)
-    lines: list[str] = []
-    for r in batch.readings if readings is None else readings:
-        if len(r.values) != 1 or r.flags or r.rr_ms or r.t_dev is not None or r.historical:
-            lines.append(reading_line(series, r))
-            continue
-        # Most notifications carry one value and no extras: one format, no field list (40 %
-        # less time for the processor's largest cost after decoding; same bytes, tested).
-        ((metric, value),) = r.values.items()
-        lines.append(f"{series} {metric}={value!r},seq={r.seq}i{_CONTACT[r.contact]} {to_ns(r.t)}")
-    return lines
+    return [reading_line(series, r) for r in (batch.readings if readings is None else readings)]
+
+
+_CONTACT = {None: "", True: ",contact=true"}
+
+
+def column_lines(batch: ReadingBatch, columns: Columns) -> list[str]:
+    """The lines of a batch of plain readings: the same bytes as `batch_lines`, in one format
+    per line and without a field list (40 % less time than `reading_line`)."""
+    series = _series(batch.device, batch.gateway, batch.kind, batch.session)
+    return [
+        f"{series} {metric}={value!r},seq={seq}i{_CONTACT[contact]} {to_ns(t)}"
+        for metric, value, seq, t, contact in zip(
+            columns.metrics,
+            columns.values,
+            columns.seqs,
+            columns.times,
+            columns.contacts,
+            strict=True,
+        )
+    ]
 
 
 ALARM_MEASUREMENT = "alarm_events"

@@ -2,6 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.admission import Admission, Admitted
+from monitor.columns import columns_of
 from vigil.wire import Reading, ReadingBatch
 
 
@@ -112,11 +113,15 @@ _readings = st.lists(
 
 
 @settings(max_examples=400)
-@given(st.lists(_readings, min_size=1, max_size=12))
-def test_admission_agrees_with_the_one_by_one_rules(batches: list[list[Reading]]) -> None:
+@given(st.lists(_readings, min_size=1, max_size=12), st.booleans())
+def test_admission_agrees_with_the_one_by_one_rules(
+    batches: list[list[Reading]], as_columns: bool
+) -> None:
+    """Whichever path admits them: by reading, or (plain readings) from their columns."""
     admission, model = Admission(window=16, lateness_s=30.0), _Model(16, 30.0)
     for readings in batches:
-        got = admission.admit(_batch(*readings))
+        columns = columns_of(readings) if as_columns else None
+        got = admission.admit(_batch(*readings), columns)
         store, live, duplicates, late = model.admit(readings)
         assert ([r.seq for r in got.store], [r.seq for r in got.live]) == (store, live)
         assert (got.duplicates, got.late) == (duplicates, late)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.columns import columns_of
 from monitor.engine_evaluator import EngineEvaluator
-from monitor.evaluation import Decisions, StateChange
+from monitor.evaluation import Decisions, Live, StateChange
 from vigil.wire import (
     AlarmState,
     Command,
@@ -39,9 +43,13 @@ def _session(**fields: Any) -> SessionDescriptor:
     return SessionDescriptor(**{**base, **fields})
 
 
+def _live(batch: ReadingBatch) -> Live:
+    """As the pipeline hands it over: as columns when the readings are plain."""
+    return batch, batch.readings, columns_of(batch.readings)
+
+
 def _feed(evaluator: EngineEvaluator, session: str, *readings: Reading):
-    batch = _batch(session, *readings)
-    return evaluator.on_live([(batch, batch.readings)])
+    return evaluator.on_live([_live(_batch(session, *readings))])
 
 
 def test_a_raise_and_its_resolve_carry_the_reading_and_the_retained_state() -> None:
@@ -266,7 +274,7 @@ def test_the_dose_publishes_its_baseline_and_a_restart_resumes_rise_rules_with_i
     first = EngineEvaluator()
     first.on_session(dosed)
     before = _cuff("S-1", _bp(0, 118, T0 + 100), _bp(1, 122, T0 + 400))
-    first.on_live([(before, before.readings)])
+    first.on_live([_live(before)])
     marked = first.advance(T0 + 601)
     ((session, baseline),) = marked.baselines
     assert session == "S-1"
@@ -278,12 +286,12 @@ def test_the_dose_publishes_its_baseline_and_a_restart_resumes_rise_rules_with_i
     restarted.restore([], [baseline])
     restarted.on_session(dosed)
     surge = _cuff("S-1", _bp(2, 165, T0 + 2400))
-    assert _rises(restarted.on_live([(surge, surge.readings)])) == ["sbp_rise"]
+    assert _rises(restarted.on_live([_live(surge)])) == ["sbp_rise"]
 
     # Without it the rise (165 is under every absolute limit) would go unnoticed.
     forgetful = EngineEvaluator()
     forgetful.on_session(dosed)
-    assert _rises(forgetful.on_live([(surge, surge.readings)])) == []
+    assert _rises(forgetful.on_live([_live(surge)])) == []
 
 
 def test_an_ended_session_clears_its_retained_baseline() -> None:
@@ -292,3 +300,26 @@ def test_an_ended_session_clears_its_retained_baseline() -> None:
     evaluator.advance(T0 + 1)
     ended = evaluator.on_session(_session(dose_time=T0, ended=T0 + 10))
     assert ended.baselines == (("S-1", None),)
+
+
+_values = st.lists(
+    st.tuples(st.sampled_from(["hr", "spo2", "cuff"]), st.sampled_from([30.0, 70.0, 95.0, 150.0])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_values, st.integers(1, 7))
+def test_plain_readings_decide_the_same_from_columns_as_from_readings(
+    values: list[tuple[str, float]], per_message: int
+) -> None:
+    by_columns, by_readings = EngineEvaluator("peer-compat"), EngineEvaluator("peer-compat")
+    readings = [
+        Reading(seq=i, t=T0 + i, values={metric: value}) for i, (metric, value) in enumerate(values)
+    ]
+    for start in range(0, len(readings), per_message):
+        batch = _batch("S-1", *readings[start : start + per_message])
+        assert by_columns.on_live([_live(batch)]) == by_readings.on_live(
+            [(batch, batch.readings, None)]
+        )

@@ -1,7 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.storage.points import batch_lines, reading_line, to_ns
+from monitor.columns import columns_of
+from monitor.storage.points import batch_lines, column_lines, reading_line, to_ns
 from vigil.wire import Reading, ReadingBatch
 
 
@@ -70,6 +71,17 @@ _readings = st.builds(
 )
 
 
+_plain = st.builds(
+    Reading,
+    seq=st.integers(0, 2**40),
+    t=st.floats(1.0, 4e9),
+    values=st.dictionaries(
+        st.sampled_from(["hr", "spo2", "cuff", "pai"]), st.floats(0, 300), min_size=1, max_size=1
+    ),
+    contact=st.none() | st.just(True),
+)
+
+
 @given(st.lists(_readings, min_size=1, max_size=6))
 def test_every_reading_gets_the_general_line_whichever_path_writes_it(
     readings: list[Reading],
@@ -77,3 +89,14 @@ def test_every_reading_gets_the_general_line_whichever_path_writes_it(
     batch = _batch(*readings)
     series = "vitals,device=hr-7f3a,gateway=gw-1,kind=hr_strap,session=S-0001"
     assert batch_lines(batch) == [reading_line(series, r) for r in readings]
+    columns = columns_of(readings)
+    if columns is not None:
+        assert column_lines(batch, columns) == batch_lines(batch)
+
+
+@given(st.lists(_plain, min_size=1, max_size=10))
+def test_plain_readings_get_the_same_bytes_from_their_columns(readings: list[Reading]) -> None:
+    batch = _batch(*readings)
+    columns = columns_of(readings)
+    assert columns is not None
+    assert column_lines(batch, columns) == batch_lines(batch)
