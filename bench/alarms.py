@@ -49,20 +49,20 @@ MODES = {"single": 1, "batch": 10}
 
 @dataclass
 class AlarmConfig:
-    systems: tuple[str, ...] = ("nodered", "vigil")
+    systems: tuple[str, ...] = ("nodered", "vigil-alarms", "vigil")
     reps: int = 3
     step_s: float = 8.0
     sessions: int = 1000
     single_rates: tuple[int, ...] = SINGLE_RATES
     batch_rates: tuple[int, ...] = BATCH_RATES
     latency_s: float = 12.0
-    latency_systems: tuple[str, ...] = ("forwarder", "nodered", "vigil")
+    latency_systems: tuple[str, ...] = ("forwarder", "nodered", "vigil-alarms", "vigil")
     ceiling_s: float = 2.0
     correctness_replicas: int = 10
     nodelay: bool = False
     nodelay_reps: int = 1
     modes: tuple[str, ...] = ("single", "batch")
-    correctness_systems: tuple[str, ...] = ("nodered", "vigil")
+    correctness_systems: tuple[str, ...] = ("nodered", "vigil-alarms", "vigil")
     log: list[str] = field(default_factory=list)
 
 

@@ -48,6 +48,7 @@ ORDER = (
     "e2e",
 )
 EXTRA = ("throughput-nodelay", "smoke")  # run only when named
+VIGIL_SYSTEMS = ("vigil-alarms", "vigil")
 NEEDS_INFLUX = {
     "throughput",
     "throughput-nodelay",
@@ -122,9 +123,9 @@ def run_names(names: list[str], args: argparse.Namespace) -> int:
     ctx = alarms.Context(run_dir)
     from bench.vigil_processor import available  # noqa: PLC0415
 
-    wants_vigil = "vigil" in (*cfg.systems, *cfg.latency_systems)
+    wants_vigil = any(s.startswith("vigil") for s in (*cfg.systems, *cfg.latency_systems))
     if (why := available()) is not None:
-        ctx.unavailable["vigil"] = why
+        ctx.unavailable.update(dict.fromkeys(VIGIL_SYSTEMS, why))
     server = None
     if wants_vigil and "vigil" not in ctx.unavailable and NEEDS_INFLUX & set(names):
         server = _influx(run_dir)
@@ -220,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         "--nodelay-reps", type=int, default=1, help="repetitions of latency-nodelay (default 1)"
     )
     ap.add_argument(
-        "--systems", nargs="+", choices=("forwarder", "nodered", "vigil"), help="limit the systems"
+        "--systems",
+        nargs="+",
+        choices=("forwarder", "nodered", *VIGIL_SYSTEMS),
+        help="limit the systems",
     )
     ap.add_argument("--results", default=str(RESULTS), help="where JSON and summary.md go")
     args = ap.parse_args(argv)

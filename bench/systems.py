@@ -193,12 +193,15 @@ class PythonBaseline(System):
 class VigilProcessor(System):
     """`vigil processor` on the peer-compatible profile (see `bench/vigil_processor.py`)."""
 
-    name = "vigil"
     wire = "vigil"
 
-    def __init__(self, run_dir: Path, influx: InfluxEndpoint | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, influx: InfluxEndpoint | None = None, role: str = "all"
+    ) -> None:
+        self.name = "vigil" if role == "all" else f"vigil-{role}"
         super().__init__(run_dir)
         self.influx = influx
+        self.role = role
         self.run: Any = None
 
     def argv(self, broker: BenchBroker, delay_s: float) -> tuple[list[str], dict[str, str]]:
@@ -206,7 +209,7 @@ class VigilProcessor(System):
 
         if self.influx is None:
             raise RuntimeError("vigil processor needs InfluxDB: pass its endpoint")
-        self.run = VigilRun(self.run_dir, broker.port, self.influx, delay_s)
+        self.run = VigilRun(self.run_dir, broker.port, self.influx, delay_s, self.role)
         return self.run.argv()  # type: ignore[no-any-return]
 
     def extra_pids(self) -> dict[str, int | None]:
@@ -231,6 +234,7 @@ def make_system(name: str, run_dir: Path, influx: InfluxEndpoint | None = None) 
     systems: dict[str, Any] = {
         "nodered": NodeRed,
         "vigil": lambda d: VigilProcessor(d, influx),
+        "vigil-alarms": lambda d: VigilProcessor(d, influx, "alarms"),
         "forwarder": lambda d: PythonBaseline(d, "forwarder"),
         "sink": lambda d: PythonBaseline(d, "sink"),
     }

@@ -1,10 +1,13 @@
 """How the bench runs `vigil processor`: command line, environment, sessions, processed count.
 
-The processor always stores (journal -> InfluxDB), so the alarm comparison runs it with a
-real InfluxDB 2.7 from `vigil.services` (started once per bench run and shared); its CPU is
-reported separately. Sessions are announced as retained `SessionDescriptor`s on the
-`peer-compat` profile (the persistence delay as a per-rule override), and forgotten after
-the step. The processed count is `vigil_processor_readings_total` from its metrics endpoint.
+Two systems: `vigil` is the processor in its default role `all` (it judges and stores every
+reading: journal -> InfluxDB); `vigil-alarms` is the alarm half of a split pair (`--role
+alarms`: it judges every reading and stores only alarm events), the like-for-like peer of a
+Node-RED flow that stores nothing. Both write to a real InfluxDB 2.7 from `vigil.services`
+(started once per bench run and shared); its CPU is reported separately. Sessions are
+announced as retained `SessionDescriptor`s on the `peer-compat` profile (the persistence
+delay as a per-rule override), and forgotten after the step. The processed count is
+`vigil_processor_readings_total` from its metrics endpoint.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class VigilRun:
     mqtt_port: int
     influx: InfluxEndpoint
     delay_s: float = 0.0
+    role: str = "all"
     metrics_port: int = 0
 
     def argv(self) -> tuple[list[str], dict[str, str]]:
@@ -79,6 +83,8 @@ class VigilRun:
             f"bench-{time.time_ns() % 10**9}",
             "--profile",  # announced sessions name it too; this covers any that do not
             PROFILE,
+            "--role",
+            self.role,
         ]
         return argv, env
 

@@ -14,7 +14,7 @@ from alerts.profiles import BUNDLED_PROFILES
 from monitor.engine_evaluator import DEFAULT_PROFILE, EngineEvaluator
 from monitor.errors import MonitorError
 from monitor.processor import run_processor
-from monitor.settings import ProcessorSettings, instance_shards, parse_shards
+from monitor.settings import ProcessorSettings, Role, instance_shards, parse_shards
 
 log = logging.getLogger(__name__)
 GC_GEN0_THRESHOLD = 50_000
@@ -30,6 +30,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     owned.add_argument("--shards", help="shards this instance owns: 0-31, 0,5,9-12 or all")
     owned.add_argument("--instance", type=int, help="this instance's number, with --instances")
     parser.add_argument("--instances", type=int, default=1, help="how many instances share")
+    parser.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        help="all: judge and store (default); alarms / storage: half of a split pair that "
+        "consumes the same shards (docs/processor.md)",
+    )
     parser.add_argument("--client-id", help="MQTT client id (default: from the shards)")
     parser.add_argument("--root", help="MQTT topic root (default: vigil)")
     parser.add_argument("--spill-dir", type=Path, help="spill root (default: run/processor)")
@@ -58,6 +64,7 @@ def settings_from_args(args: argparse.Namespace) -> ProcessorSettings:
         shards = instance_shards(args.instance, args.instances)
     return ProcessorSettings.from_env(
         shards=shards,
+        role=Role(args.role) if args.role else None,
         client_id=args.client_id,
         spill_root=args.spill_dir,
         metrics_port=args.metrics_port,

@@ -29,6 +29,7 @@ from monitor.metrics import Metrics
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled
 from monitor.recovery import Restored
+from monitor.settings import Role
 from monitor.storage.points import alarm_event_line, batch_lines, column_lines
 from monitor.validation import PayloadDecoder, ReadingsDecoder, Rejection, dead_letter
 from vigil.wire import (
@@ -59,8 +60,11 @@ class Pipeline:
         commit: GroupCommit,
         metrics: Metrics,
         clock: Clock,
+        role: Role = Role.ALL,
     ) -> None:
         self._topics = topics
+        self._evaluates = role.evaluates
+        self._stores_readings = role.stores_readings
         self._shards = shards
         self._evaluator = evaluator
         self._admission = admission
@@ -87,9 +91,13 @@ class Pipeline:
         self._live: list[Live] = []
 
     def filters(self) -> list[str]:
-        """Every subscription of the main link: owned reading shards, sessions, status, commands."""
+        """Every subscription of the main link: owned reading shards, and unless the instance
+        only stores, sessions, status and commands."""
+        readings = [self._topics.readings_filter(shard) for shard in sorted(self._shards)]
+        if not self._evaluates:
+            return readings
         return [
-            *(self._topics.readings_filter(shard) for shard in sorted(self._shards)),
+            *readings,
             self._topics.session("+"),
             self._topics.device_status("+"),
             self._topics.commands("+"),
@@ -197,7 +205,7 @@ class Pipeline:
             metrics.duplicates += admitted.duplicates
         if admitted.late:
             metrics.late += admitted.late
-        if admitted.store:
+        if admitted.store and self._stores_readings:
             metrics.readings_stored += len(admitted.store)
             self._commit.stage(
                 batch_lines(batch, admitted.store)
@@ -206,7 +214,7 @@ class Pipeline:
             )
             if self.on_stored is not None:
                 self._commit.when_stored(functools.partial(self.on_stored, batch))
-        if admitted.live:
+        if admitted.live and self._evaluates:
             self._live.append((batch, admitted.live, columns))
             return True
         return False
@@ -250,12 +258,16 @@ class Pipeline:
 
     def _reject(self, topic: str, payload: bytes, rejection: Rejection) -> None:
         self._metrics.rejected[rejection.reason] += 1
-        self._metrics.dead_letters += 1
-        letter = dead_letter(topic, payload, rejection, self._clock.now())
-        self.publish(self._topics.dead_letter, self._encode(letter), qos=1)
+        # With split roles both instances see the message; one dead letter is enough, and the
+        # alarm role is the one that must always run.
+        if self._evaluates:
+            self._metrics.dead_letters += 1
+            letter = dead_letter(topic, payload, rejection, self._clock.now())
+            self.publish(self._topics.dead_letter, self._encode(letter), qos=1)
         level = logging.DEBUG if rejection.reason in self._logged else logging.WARNING
         self._logged.add(rejection.reason)
-        log.log(level, "dead-lettered a message on %s: %s", topic, rejection.reason)
+        done = "dead-lettered" if self._evaluates else "rejected (the alarm role dead-letters)"
+        log.log(level, "%s a message on %s: %s", done, topic, rejection.reason)
 
 
 def _not_connected(*_: object, **__: object) -> None:

@@ -90,6 +90,7 @@ async def run_processor(  # noqa: PLR0913 - collaborators are injected, all opti
         commit=commit,
         metrics=metrics,
         clock=clock,
+        role=settings.role,
     )
     pipeline.on_stored = hooks.on_stored
     metrics.gauge("spill_bytes", "journal bytes not yet in InfluxDB", lambda: journal.backlog_bytes)
@@ -148,7 +149,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
     carried: list[Publication] = []  # alarm publishes a lost link had not got acknowledged
     while True:
         try:
-            if not restored:
+            if not restored and settings.role.evaluates:
                 found = await collect_retained(
                     settings.mqtt,
                     client_id=f"{settings.client_id}-restore",
@@ -158,7 +159,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
                     connect_timeout_s=settings.connect_timeout_s,
                 )
                 pipeline.restore(found)
-                restored = True
+            restored = True
             await _one_link(
                 settings,
                 pipeline,
@@ -210,12 +211,20 @@ async def _one_link(  # noqa: PLR0913
         try:
             await link.unsubscribe(pipeline.foreign_filters())
             await link.subscribe(pipeline.filters())
-            log.info("consuming shards %s as %s", sorted(settings.shards), settings.client_id)
+            log.info(
+                "consuming shards %s as %s (role %s)",
+                sorted(settings.shards),
+                settings.client_id,
+                settings.role.value,
+            )
             hooks.ready.set()
             async with asyncio.TaskGroup() as tasks:
-                ticker = tasks.create_task(_tick(pipeline, clock, settings.tick_s))
+                ticker = None
+                if settings.role.evaluates:  # deadman, delays and expiries are the alarm role's
+                    ticker = tasks.create_task(_tick(pipeline, clock, settings.tick_s))
                 await asyncio.shield(link.lost)
-                ticker.cancel()
+                if ticker is not None:
+                    ticker.cancel()
             raise MqttUnavailableError("the broker closed the connection")
         finally:
             hooks.ready.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping
@@ -63,11 +64,34 @@ def shards_label(shards: frozenset[int]) -> str:
     return "+".join(runs)
 
 
+class Role(enum.Enum):
+    """What an instance does with the readings of its shards (docs/processor.md, Roles).
+
+    `all` judges and stores them. `alarms` and `storage` split that work between two
+    instances with their own MQTT sessions, each receiving every reading: the alarm path then
+    never waits behind line protocol and journal writes, and storage may lag (InfluxDB slow,
+    spill replay) without touching alarm latency.
+    """
+
+    ALL = "all"
+    ALARMS = "alarms"
+    STORAGE = "storage"
+
+    @property
+    def evaluates(self) -> bool:
+        return self is not Role.STORAGE
+
+    @property
+    def stores_readings(self) -> bool:
+        return self is not Role.ALARMS
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessorSettings:
     mqtt: MqttSettings
     influx: InfluxSettings
     shards: frozenset[int] = field(default_factory=lambda: frozenset(range(SHARDS)))
+    role: Role = Role.ALL
     # Fixed per instance: the broker keeps this client's persistent session (and its queue).
     client_id: str = "vigil-processor"
     spill_dir: Path = DEFAULT_SPILL_ROOT / "vigil-processor"
@@ -104,6 +128,7 @@ class ProcessorSettings:
         env: Mapping[str, str] | None = None,
         *,
         shards: frozenset[int] | None = None,
+        role: Role | None = None,
         client_id: str | None = None,
         spill_root: Path | None = None,
         metrics_port: int | None = None,
@@ -135,8 +160,15 @@ class ProcessorSettings:
         )
         if shards is None:
             shards = parse_shards(env.get("VIGIL_PROCESSOR_SHARDS", "all"))
+        if role is None:
+            try:
+                role = Role(env.get("VIGIL_PROCESSOR_ROLE", "all"))
+            except ValueError as err:
+                raise SettingsError("VIGIL_PROCESSOR_ROLE must be all, alarms or storage") from err
+        # Two roles on the same shards are two MQTT sessions: their ids must differ.
+        role_label = "" if role is Role.ALL else f"{role.value}-"
         client_id = client_id or env.get(
-            "VIGIL_PROCESSOR_ID", f"vigil-processor-{shards_label(shards)}"
+            "VIGIL_PROCESSOR_ID", f"vigil-processor-{role_label}{shards_label(shards)}"
         )
         spill_root = spill_root or Path(env.get("VIGIL_SPILL_DIR", str(DEFAULT_SPILL_ROOT)))
         if metrics_port is None and env.get("VIGIL_METRICS_PORT"):
@@ -148,6 +180,7 @@ class ProcessorSettings:
             mqtt=mqtt,
             influx=influx,
             shards=shards,
+            role=role,
             client_id=client_id,
             spill_dir=spill_root / client_id,
             metrics_port=metrics_port,

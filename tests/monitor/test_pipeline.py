@@ -15,6 +15,7 @@ from monitor.evaluation import Decisions, Live
 from monitor.metrics import Metrics
 from monitor.mqtt_codec import Inbound
 from monitor.pipeline import Pipeline
+from monitor.settings import Role
 from monitor.storage.journal import Journal
 from vigil.wire import Reading, ReadingBatch, SessionDescriptor, Topics
 
@@ -51,9 +52,12 @@ def _session(session: str) -> Inbound:
     return Inbound(TOPICS.session(session), msgspec.json.encode(descriptor), 9, True)
 
 
-def _pipeline(tmp_path: Path, evaluator: EngineEvaluator) -> tuple[Pipeline, Metrics]:
+def _pipeline(
+    tmp_path: Path, evaluator: EngineEvaluator, role: Role = Role.ALL
+) -> tuple[Pipeline, Metrics]:
     metrics = Metrics()
     pipeline = Pipeline(
+        role=role,
         topics=TOPICS,
         shards=frozenset(range(64)),
         evaluator=evaluator,
@@ -78,3 +82,29 @@ def test_a_bug_in_one_evaluation_leaves_only_its_own_messages_unacknowledged(
     assert handled.failed == {3}
     assert handled.done is None  # appended at once: acknowledge now
     assert metrics.handler_errors == 1
+
+
+class _Counting(EngineEvaluator):
+    def __init__(self) -> None:
+        super().__init__("peer-compat")
+        self.rows = 0
+
+    def on_live(self, groups: Sequence[Live]) -> Decisions:
+        self.rows += sum(len(live) for _, live, _ in groups)
+        return super().on_live(groups)
+
+
+def test_the_storage_role_stores_and_never_evaluates(tmp_path: Path) -> None:
+    evaluator = _Counting()
+    pipeline, metrics = _pipeline(tmp_path, evaluator, Role.STORAGE)
+    pipeline.handle([_readings("A", 0), _readings("A", 1)])
+    assert (evaluator.rows, metrics.readings_stored) == (0, 2)
+    assert pipeline.filters() == [TOPICS.readings_filter(shard) for shard in range(64)]
+
+
+def test_the_alarm_role_evaluates_and_stores_no_reading(tmp_path: Path) -> None:
+    evaluator = _Counting()
+    pipeline, metrics = _pipeline(tmp_path, evaluator, Role.ALARMS)
+    pipeline.handle([_readings("A", 0), _readings("A", 1)])
+    assert (evaluator.rows, metrics.readings_stored) == (2, 0)
+    assert TOPICS.session("+") in pipeline.filters()

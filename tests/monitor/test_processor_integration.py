@@ -20,7 +20,7 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from monitor.engine_evaluator import EngineEvaluator
 from monitor.metrics import Metrics
 from monitor.processor import Hooks, run_processor
-from monitor.settings import ProcessorSettings, instance_shards
+from monitor.settings import ProcessorSettings, Role, instance_shards
 from monitor.storage.influx import InfluxSettings
 from vigil.mqtt_settings import MqttSettings
 from vigil.services.endpoints import InfluxEndpoint, MqttEndpoint
@@ -352,3 +352,65 @@ async def _wait_until_consuming(
             return
         await asyncio.sleep(0.2)
     raise AssertionError("the processor did not start consuming")
+
+
+async def test_split_roles_store_every_reading_once_and_raise_every_alarm_once(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    """An `alarms` and a `storage` instance on the same shards, each with its own session."""
+    influx = _influx(influxdb)
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    t0 = time.time() - 60
+    roles = {
+        role: _settings(
+            mosquitto, influx, mqtt_root, tmp_path / role.value,
+            client_id=f"{mqtt_root}-{role.value}", role=role,
+        )
+        for role in (Role.ALARMS, Role.STORAGE)
+    }  # fmt: skip
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.subscribe(topics.alarm_events("+"), qos=1)
+        await watcher.subscribe(topics.dead_letter, qos=1)
+        async with (
+            _running(roles[Role.ALARMS]) as alarms,
+            _running(roles[Role.STORAGE]) as storage,
+        ):
+            await _publish(
+                mosquitto.port,
+                mqtt_root,
+                [_batch(session, "hr-1", 0, [70.0] * 4 + [130.0], t0)] * 2,  # and a duplicate
+            )
+            async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+                await client.publish(topics.readings(session), b"\x00 not json", qos=1)
+            received = []
+            async with asyncio.timeout(10):
+                async for message in watcher.messages:
+                    received.append(message)
+                    if len(received) == 2:
+                        break
+            assert await _wait_count(influx, "vitals", mqtt_root, 5, 10) == 5
+            assert await _wait_count(influx, "alarm_events", mqtt_root, 1, 10) == 1
+            await asyncio.sleep(0.5)  # room for a second alarm or dead letter, were there one
+            assert len([m async for m in _drain(watcher)]) == 0
+    assert sorted(str(m.topic) for m in received) == sorted(
+        [topics.alarm_events(session), topics.dead_letter]
+    )
+    # Both judged admission; only the storage role stored, only the alarm role dead-lettered.
+    assert (alarms.readings_in, storage.readings_in) == (10, 10)
+    assert (alarms.duplicates, storage.duplicates) == (5, 5)
+    assert (alarms.readings_stored, storage.readings_stored) == (0, 5)
+    assert (alarms.dead_letters, storage.dead_letters) == (1, 0)
+    assert +alarms.rejected == +storage.rejected == {"undecodable": 1}
+    assert alarms.alarm_events["raised"] == 1
+    assert not storage.alarm_events
+
+
+async def _drain(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Message]:
+    """What has already arrived, without waiting for more."""
+    while True:
+        try:
+            async with asyncio.timeout(0.1):
+                yield await anext(client.messages)
+        except TimeoutError:
+            return

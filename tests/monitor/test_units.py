@@ -7,7 +7,13 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.errors import SettingsError
 from monitor.metrics import Metrics
-from monitor.settings import ProcessorSettings, instance_shards, parse_shards, shards_label
+from monitor.settings import (
+    ProcessorSettings,
+    Role,
+    instance_shards,
+    parse_shards,
+    shards_label,
+)
 from monitor.storage.points import alarm_event_line
 from monitor.storage.shipper import backoff_s
 from vigil.wire import AlarmEvent
@@ -42,8 +48,24 @@ def test_settings_from_the_environment() -> None:
     assert settings.spill_dir.name == "vigil-processor-0-31"
     assert (settings.metrics_port, settings.lateness_s) == (9100, 10.0)
     assert "secret" not in repr(settings)
+    assert settings.role is Role.ALL
     with pytest.raises(SettingsError, match="VIGIL_INFLUX_URL"):
         ProcessorSettings.from_env({})
+
+
+def test_each_role_of_a_split_pair_gets_its_own_session_and_spill() -> None:
+    env = {"VIGIL_INFLUX_URL": "http://i", "VIGIL_INFLUX_ORG": "o", "VIGIL_INFLUX_BUCKET": "b"}
+    alarms = ProcessorSettings.from_env({**env, "VIGIL_PROCESSOR_ROLE": "alarms"})
+    storage = ProcessorSettings.from_env(env, role=Role.STORAGE)
+    assert (alarms.client_id, storage.client_id) == (
+        "vigil-processor-alarms-0-63",
+        "vigil-processor-storage-0-63",
+    )
+    assert alarms.spill_dir != storage.spill_dir
+    assert (alarms.role.evaluates, alarms.role.stores_readings) == (True, False)
+    assert (storage.role.evaluates, storage.role.stores_readings) == (False, True)
+    with pytest.raises(SettingsError, match="VIGIL_PROCESSOR_ROLE"):
+        ProcessorSettings.from_env({**env, "VIGIL_PROCESSOR_ROLE": "both"})
 
 
 async def test_a_manual_clock_wakes_sleepers_in_deadline_order() -> None:
