@@ -134,22 +134,12 @@ class BatchBuilder:
     def add_rows(
         self, session_id: str, device_id: str, rows: Sequence[tuple[int, float, float, int, int]]
     ) -> None:
-        """Rows of one device, each (metric code, value, t, seq, flags): the processor's bulk
-        path (a column extend per batch instead of a call per row)."""
-        n = len(rows)
-        if not n:
-            return
-        session = self._sessions.setdefault(session_id, len(self._sessions))
-        device = self._devices.setdefault(device_id, len(self._devices))
-        self._session_index.extend([session] * n)
-        self._device_index.extend([device] * n)
-        codes, values, ts, seqs, flags = zip(*rows, strict=True)
-        self._metric_code.extend(codes)
-        self._value.extend(values)
-        self._t.extend(ts)
-        self._seq.extend(seqs)
-        self._flags.extend(flags)
-        self._historical.extend([False] * n)
+        """Rows of one device, each (metric code, value, t, seq, flags)."""
+        if rows:
+            codes, values, ts, seqs, flags = zip(*rows, strict=True)
+            self.add_columns(
+                session_id, device_id, codes=codes, values=values, ts=ts, seqs=seqs, flags=flags
+            )
 
     def add_columns(  # noqa: PLR0913  # the columns of one device's rows
         self,
@@ -160,9 +150,10 @@ class BatchBuilder:
         values: Sequence[float],
         ts: Sequence[float],
         seqs: Sequence[int],
+        flags: Sequence[int] | None = None,
     ) -> None:
-        """Unflagged rows of one device, given as columns of equal length: the processor's
-        path for plain readings (no row tuples to build and transpose)."""
+        """Rows of one device as columns of equal length (`flags` None: all unflagged): the
+        processor's bulk path, a column extend per message instead of a call per row."""
         n = len(codes)
         if not n:
             return
@@ -174,7 +165,7 @@ class BatchBuilder:
         self._value.extend(values)
         self._t.extend(ts)
         self._seq.extend(seqs)
-        self._flags.extend([0] * n)
+        self._flags.extend([0] * n if flags is None else flags)
         self._historical.extend([False] * n)
 
     def add_reading(self, reading: Reading) -> None:
