@@ -67,6 +67,7 @@ def rss_bytes(pid: int | None) -> int | None:
 class MachineCpu:
     busy: int
     total: int
+    steal: int = 0  # time the hypervisor ran someone else while our vCPUs wanted to run
 
     @classmethod
     def now(cls) -> MachineCpu:
@@ -74,10 +75,17 @@ class MachineCpu:
         idle = parts[3] + parts[4]  # idle + iowait
         steal = parts[7] if len(parts) > 7 else 0
         total = sum(parts[:8])
-        return cls(busy=total - idle - steal, total=total)
+        return cls(busy=total - idle - steal, total=total, steal=steal)
 
     def busy_pct_since(self, before: MachineCpu) -> float:
         return round(100 * (self.busy - before.busy) / max(1, self.total - before.total), 1)
+
+    def steal_pct_since(self, before: MachineCpu) -> float:
+        """Stolen time in % of one core (like the per-process figures)."""
+        cores = os.cpu_count() or 1
+        return round(
+            100 * cores * (self.steal - before.steal) / max(1, self.total - before.total), 1
+        )
 
 
 @dataclass(slots=True)
@@ -104,9 +112,13 @@ class CpuWindow:
             before, after = self.start[name], tree_cpu_seconds(pid)
             ok = before is not None and after is not None
             out[name] = round(100 * (after - before) / wall, 1) if ok else None  # type: ignore[operator]
-        machine = MachineCpu.now().busy_pct_since(self.machine)
+        now_machine = MachineCpu.now()
+        machine = now_machine.busy_pct_since(self.machine)
         ours = sum(v for v in out.values() if v is not None)
         out["machine"] = machine
+        # A vCPU the hypervisor deschedules shows neither busy nor idle: every process above
+        # then gets less than it asked for, while the box looks half idle.
+        out["steal"] = now_machine.steal_pct_since(self.machine)
         # busy time of everything else on the box (other users), in % of one core
         out["others"] = round(max(0.0, machine * (os.cpu_count() or 1) - ours), 1)
         return out

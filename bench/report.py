@@ -52,9 +52,9 @@ def throughput_section(r: dict[str, Any]) -> list[str]:
     out.append("CPU at the highest passing step (% of one core; median over repetitions):")
     out.append("")
     out.append(
-        "| mode | system | system CPU | InfluxDB CPU | broker CPU | generator CPU | others on the box |"
+        "| mode | system | system CPU | InfluxDB CPU | broker CPU | generator CPU | others on the box | stolen by the hypervisor |"
     )
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|")
     for mode, data in r.items():
         for name, v in data["systems"].items():
             top = [
@@ -64,7 +64,7 @@ def throughput_section(r: dict[str, Any]) -> list[str]:
             col = lambda k, top=top: _spread([st["cpu"].get(k) for st in top])  # noqa: E731
             out.append(
                 f"| {mode} | {name} | {col('system')} | {col('influxdb')} | {col('broker')} "
-                f"| {col('generator')} | {col('others')} |"
+                f"| {col('generator')} | {col('others')} | {col('steal')} |"
             )
     return [*out, ""]
 
