@@ -49,6 +49,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-in-flight", type=int, default=1000, help="MQTT Receive Maximum")
     parser.add_argument(
+        "--write-linger",
+        type=float,
+        default=1.0,
+        help="seconds an InfluxDB write waits to fill its batch (default: 1)",
+    )
+    parser.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,
         choices=BUNDLED_PROFILES,
@@ -72,6 +78,7 @@ def settings_from_args(args: argparse.Namespace) -> ProcessorSettings:
         lateness_s=args.lateness,
         fsync_interval_s=args.fsync_interval,
         max_in_flight=args.max_in_flight,
+        write_linger_s=args.write_linger,
     )
 
 
