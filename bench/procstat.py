@@ -7,6 +7,7 @@ figures come from /proc/stat and are in % of all cores.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +123,25 @@ class CpuWindow:
         # busy time of everything else on the box (other users), in % of one core
         out["others"] = round(max(0.0, machine * (os.cpu_count() or 1) - ours), 1)
         return out
+
+
+QUIET_BUSY_PCT = 10.0  # of the whole machine: an idle box here reads 1-4 %
+
+
+def wait_quiet(
+    *, busy_pct: float = QUIET_BUSY_PCT, window_s: float = 0.5, timeout_s: float = 90.0
+) -> tuple[float, float]:
+    """Wait until the machine is quiet for one `window_s`: (seconds waited, last busy %).
+
+    A step must not start while InfluxDB compacts what an earlier system wrote (measured: a
+    third of a core for minutes after the default role's steps), or every system measured
+    next pays for it. Gives up after `timeout_s` and says so through the busy figure.
+    """
+    started = time.monotonic()
+    while True:
+        before = MachineCpu.now()
+        time.sleep(window_s)
+        busy = MachineCpu.now().busy_pct_since(before)
+        waited = time.monotonic() - started
+        if busy <= busy_pct or waited >= timeout_s:
+            return round(waited, 1), busy

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.loadgen import generator_process
 from bench.mqtt_raw import Subscriber, WindowedPublisher, utf8
-from bench.procstat import CpuWindow, rss_bytes
+from bench.procstat import CpuWindow, rss_bytes, wait_quiet
 from bench.receiver import receiver_process
 from bench.systems import BenchBroker, System
 from bench.workload import EventKey, Plan, Scripted, expected_events, quantise
@@ -204,6 +204,7 @@ def run_step(  # noqa: C901, PLR0912 - one step is one long, linear story
         while system.processed(shared) < 0 and time.monotonic() < until:
             time.sleep(0.1)
         processed_before = system.processed(shared)
+        quiet_wait_s, busy_before = wait_quiet()
         t_start = time.time() + 0.3
         gen_start.put(t_start)
         pids = {
@@ -297,7 +298,12 @@ def run_step(  # noqa: C901, PLR0912 - one step is one long, linear story
         drain_s=round(shared["end_at"].value - gen_result.t_end_marker, 3)
         if shared["end_at"].value
         else None,
-        cpu={**cpu, "generator_total_s": round(gen_result.cpu_s, 2)},
+        cpu={
+            **cpu,
+            "generator_total_s": round(gen_result.cpu_s, 2),
+            "machine_before": busy_before,
+            "quiet_wait_s": quiet_wait_s,
+        },
         system_rss_mb=round(rss / 2**20, 1) if rss else None,
         gen_max_behind_s=round(gen_result.max_behind_s, 3),
         missing_sample=sorted(missing)[:5],

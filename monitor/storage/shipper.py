@@ -7,6 +7,7 @@ point): the chunk is set aside in `<spill>/rejected/` with the reason, and count
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -49,20 +50,32 @@ class Shipper:
         self._linger_s = linger_s
         self.on_shipped: Callable[[], None] | None = None  # the spill shrank
         self._wake = asyncio.Event()
+        self._full = asyncio.Event()
         self._rejected_dir = journal.directory.parent / f"{journal.directory.name}-rejected"
 
     def notify(self) -> None:
         """New data was appended to the journal."""
         self._wake.set()
+        if self._journal.backlog_bytes >= self._batch_bytes:
+            self._full.set()
 
     async def run(self) -> None:
         while True:
             if self._journal.backlog_bytes <= 0:
                 self._wake.clear()
                 await self._wake.wait()
-            if self._journal.backlog_bytes < self._batch_bytes and self._linger_s > 0:
-                await asyncio.sleep(self._linger_s)
+            await self._linger()
             await self.ship_one()
+
+    async def _linger(self) -> None:
+        """Wait until a full batch is waiting, or `linger_s` has passed (whichever is first):
+        a busy stream ships full batches at once, a quiet one every `linger_s`."""
+        if self._linger_s <= 0 or self._journal.backlog_bytes >= self._batch_bytes:
+            return
+        self._full.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._linger_s):
+                await self._full.wait()
 
     async def ship_one(self) -> bool:
         """Write one chunk, retrying until InfluxDB takes it (or rejects it for good)."""

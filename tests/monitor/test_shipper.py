@@ -1,0 +1,69 @@
+"""The shipper's batching: a full batch leaves at once, a partial one after the linger."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from monitor.metrics import Metrics
+from monitor.storage.journal import Journal
+from monitor.storage.shipper import Shipper
+
+LINE = b"vitals,session=s value=1 1\n"  # 27 bytes
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.writes: list[tuple[float, int]] = []  # (loop time, bytes)
+
+    async def write(self, lines: list[str] | bytes) -> None:
+        self.writes.append((asyncio.get_running_loop().time(), len(lines)))
+
+
+async def _running(shipper: Shipper) -> asyncio.Task[None]:
+    task = asyncio.create_task(shipper.run())
+    await asyncio.sleep(0)
+    return task
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def test_a_full_batch_does_not_wait_for_the_linger(tmp_path: Path) -> None:
+    journal, writer = Journal(tmp_path / "j"), _Writer()
+    shipper = Shipper(journal, writer, Metrics(), batch_bytes=1024, linger_s=30.0)
+    task = await _running(shipper)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    journal.append(LINE)
+    shipper.notify()
+    await asyncio.sleep(0.05)
+    assert writer.writes == []  # lingering for company
+    journal.append(LINE * 40)  # now over one batch
+    shipper.notify()
+    async with asyncio.timeout(5):
+        while not writer.writes:
+            await asyncio.sleep(0.01)
+    assert writer.writes[0][0] - started < 5
+    assert journal.backlog_bytes < 1024
+    await _stop(task)
+
+
+async def test_a_partial_batch_leaves_after_the_linger(tmp_path: Path) -> None:
+    journal, writer = Journal(tmp_path / "j"), _Writer()
+    shipper = Shipper(journal, writer, Metrics(), batch_bytes=1 << 20, linger_s=0.2)
+    task = await _running(shipper)
+    started = asyncio.get_running_loop().time()
+    journal.append(LINE)
+    shipper.notify()
+    async with asyncio.timeout(5):
+        while not writer.writes:
+            await asyncio.sleep(0.01)
+    assert writer.writes == [(writer.writes[0][0], len(LINE))]
+    assert writer.writes[0][0] - started >= 0.19
+    assert journal.backlog_bytes == 0
+    await _stop(task)
