@@ -51,8 +51,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write-linger",
         type=float,
-        default=1.0,
-        help="seconds an InfluxDB write waits to fill its batch (default: 1)",
+        default=0.25,
+        help="seconds an InfluxDB write waits to fill its batch (default: 0.25)",
     )
     parser.add_argument(
         "--profile",

@@ -106,9 +106,10 @@ class ProcessorSettings:
     write_batch_bytes: int = 512 << 10
     # A write waits this long for company unless a full batch is ready. InfluxDB spends ~3 ms
     # of CPU per write request (measured, docs/benchmarks.md): at 50 ms the alarm role's
-    # 20 small writes a second cost InfluxDB a fifth of a core. 1 s is also influxdb-client's
-    # own default flush interval; alarms never wait for it (they leave over MQTT).
-    write_linger_s: float = 1.0
+    # 20 small writes a second cost InfluxDB a fifth of a core; at 1 s (influxdb-client's own
+    # default) the last partial batch of a burst adds up to a second of storage lag. Alarms
+    # never wait for it: they leave over MQTT.
+    write_linger_s: float = 0.25
     write_timeout_s: float = 10.0
     lateness_s: float = 30.0
     dedup_window: int = 4096
