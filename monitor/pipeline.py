@@ -1,11 +1,11 @@
 """Where an MQTT message becomes stored points, alarm decisions or a dead letter.
 
-`Pipeline.handle` is the MQTT link's handler. It runs inline with network reads and gets every
-message of one read: per message it decodes (msgspec), admits (dedup, lateness) and stages the
-points; the live readings of the whole read go to the evaluator as one batch; the decisions
-are published at once (lowest alarm latency); it returns the group-commit future, and the
-link acknowledges the messages when that future is done, i.e. once their points are in the
-journal.
+`Pipeline.handle` is the MQTT link's handler. It runs inline with network reads and gets the
+messages of one read (of a large read, one half: see `monitor.mqtt_consumer`): per message it
+decodes (msgspec), admits (dedup, lateness) and stages the points; the live readings of all
+of them go to the evaluator as one batch; the decisions are published at once (lowest alarm
+latency); it returns the group-commit future, and the link acknowledges the messages when
+that future is done, i.e. once their points are in the journal.
 
 Alarm events and states are published before the message's PUBACK on the same connection, so a
 broker that has our acknowledgement also has the alarms it caused.
@@ -126,7 +126,8 @@ class Pipeline:
         return shard_of(session) in self._shards
 
     def handle(self, messages: Sequence[Inbound]) -> Handled:
-        """The messages of one socket read: one engine batch, one journal group, one ack write.
+        """The messages of one read (or half of one): one engine batch, one journal group, one
+        ack write.
 
         Readings of consecutive messages are evaluated together; any other message first
         evaluates what came before it, so every input reaches the evaluator in arrival order.
