@@ -277,10 +277,7 @@ class MqttLink:
                 self._pong_due = None
             else:
                 log.warning("the broker disconnected us: reason 0x%02x", packet.reason)
-        if len(messages) >= SPLIT_FROM:
-            # Two parts, each acknowledged as soon as it is handled: the broker refills its
-            # window (Mosquitto's default is 20 messages) while the second part is handled,
-            # instead of waiting idle for the whole read.
+        if len(messages) >= SPLIT_FROM:  # why halves: the module docstring
             half = (len(messages) + 1) // 2
             self._on_messages(messages[:half])
             self._on_messages(messages[half:])
