@@ -100,6 +100,8 @@ class EngineEvaluator:
         self._default = bundled_profile(default_profile)
         self._engine = engine.AlarmEngine(self._default)
         self._sessions: dict[str, _SessionInfo] = {}
+        # Sessions with a dose time not yet marked: the tick looks at these, not all.
+        self._undosed: dict[str, _SessionInfo] = {}
         self._episodes: dict[str, _Episode] = {}
         self._restored: dict[str, list[AlarmState]] = {}
         self._gateways: dict[str, set[str]] = {}  # gateway -> sessions it serves
@@ -196,12 +198,17 @@ class EngineEvaluator:
         info.devices.update(session.devices)
         if session.dose_time != info.dose_time and not info.dosed:
             info.dose_time = session.dose_time
+            if info.dose_time is None:
+                self._undosed.pop(session.session, None)
+            else:
+                self._undosed[session.session] = info
         return NO_DECISIONS
 
     def _end(self, session: str) -> Decisions:
         if session not in self._sessions:
             return NO_DECISIONS
         info = self._sessions.pop(session)
+        self._undosed.pop(session, None)
         open_ids = [a.alarm_id for a in self._engine.open_alarms(session)]
         self._engine.close_session(session)
         for alarm_id in open_ids:
@@ -215,6 +222,7 @@ class EngineEvaluator:
         """The dose is due: fix the baselines (the engine) and publish them (retained)."""
         assert info.dose_time is not None  # only called when `info.dose_due(now)`
         info.dosed = True
+        del self._undosed[session]
         events = self._engine.on_dose(engine.DoseAdministered(session_id=session, t=info.dose_time))
         fixed = SessionBaseline(
             session=session,
@@ -239,7 +247,7 @@ class EngineEvaluator:
             # the processor's time (profiled); `advance` marks the rest each tick.
             if info.dose_due(t):
                 # The rows before this one belong before the dose (baselines are fixed by it).
-                out += self._engine.on_batch(builder.build())
+                out += self._engine.on_rows(builder)
                 builder = engine.BatchBuilder()
                 out += self._mark_dose(session, info, t)
             if columns is not None:
@@ -257,7 +265,7 @@ class EngineEvaluator:
                 ],
             )
         # One batch for every message of a socket read: the engine vectorises from 64 rows.
-        out += self._engine.on_batch(builder.build())
+        out += self._engine.on_rows(builder)
         return self._decide(out)
 
     def on_status(self, status: DeviceStatus) -> Decisions:
@@ -356,7 +364,7 @@ class EngineEvaluator:
 
     def advance(self, now: float) -> Decisions:
         out: list[engine.AlarmEvent] = []
-        for session, info in self._sessions.items():
+        for session, info in [*self._undosed.items()]:
             if info.dose_due(now):
                 out += self._mark_dose(session, info, now)
         out += self._engine.advance(now)

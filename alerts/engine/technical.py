@@ -46,10 +46,14 @@ class TechnicalStates:
     @property
     def pending(self) -> bool:
         """A reported state is waiting for its delay: a tick may raise it."""
-        return any(device.link.pending for device in self._devices.values()) or any(
-            gateway.offline.pending or gateway.overflow.pending
-            for gateway in self._gateways.values()
-        )
+        # Loops, not any(genexpr): asked after every input that reaches a session.
+        for device in self._devices.values():
+            if device.link.pending:
+                return True
+        for gateway in self._gateways.values():
+            if gateway.offline.pending or gateway.overflow.pending:
+                return True
+        return False
 
     def restore(self, name: str, subject: str, *, present: bool, since: float) -> AlarmSpec | None:
         """Make a reported state active again after a restart; None if `name` is not one."""

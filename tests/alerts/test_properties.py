@@ -1,5 +1,6 @@
 """Property tests: invariants of the event stream, batch path == scalar path, replays."""
 
+import itertools
 import math
 import re
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from alerts.engine import (
     Acknowledge,
     AlarmEngine,
+    BatchBuilder,
     CommandAccepted,
     DeviceStatus,
     DoseAdministered,
@@ -169,16 +171,24 @@ def command_result(engine, step):
 
 def run(engine, script, chunks=None):
     """Run a script; with `chunks`, readings go through the batch path in chunks of those
-    sizes (then 4). Returns events and command results in order."""
+    sizes (then 4), alternately as a built `ReadingBatch` and straight from a `BatchBuilder`.
+    Returns events and command results in order."""
     out = []
     pending: list[Reading] = []
     sizes = iter(chunks or ())
+    turns = itertools.count()
 
     def flush():
         while pending:
             size = next(sizes, 4)
             batch, pending[:] = pending[:size], pending[size:]
-            out.extend(engine.on_batch(ReadingBatch.from_readings(batch)))
+            if next(turns) % 2:
+                builder = BatchBuilder()
+                for reading in batch:
+                    builder.add_reading(reading)
+                out.extend(engine.on_rows(builder))
+            else:
+                out.extend(engine.on_batch(ReadingBatch.from_readings(batch)))
 
     for step in script:
         if isinstance(step, Reading):
@@ -214,6 +224,20 @@ def test_batch_path_gives_exactly_the_scalar_events(profile, script, chunks):
 @given(profile=profile_choices(), script=scripts())
 def test_replay_gives_the_same_events_and_ids(profile, script):
     assert run(AlarmEngine(profile), script) == run(AlarmEngine(profile), script)
+
+
+@SLOW
+@given(
+    profile=profile_choices(), script=scripts(), chunks=st.lists(st.integers(1, 40), max_size=30)
+)
+def test_every_session_with_a_timer_is_visited_by_the_tick(profile, script, chunks):
+    """`advance` visits only the sessions it keeps as ticking; one left out would never see
+    its delays, expiries or escalations fire."""
+    engine = AlarmEngine(profile)
+    for step in script:
+        run(engine, [step], chunks)
+        for slot, session in engine._by_slot.items():
+            assert not session.needs_tick or slot in engine._ticking
 
 
 def latching_of(profile):
