@@ -64,3 +64,40 @@ def test_a_line_longer_than_the_read_size_is_read_whole(tmp_path: Path) -> None:
     chunk = journal.read(10)
     assert chunk is not None
     assert len(chunk.data) == 101
+
+
+def test_the_committed_position_is_recorded_at_most_every_interval_and_on_close(
+    tmp_path: Path,
+) -> None:
+    """Between records a crash ships lines again (InfluxDB overwrites them); none is lost."""
+    now = [0.0]
+    journal = Journal(tmp_path, persist_every_s=1.0, monotonic=lambda: now[0])
+    journal.append(b"a 1\nb 2\nc 3\n")
+    first = journal.read(4)
+    assert first is not None
+    journal.commit(first.end)  # within the interval: kept in memory only
+    assert Journal(tmp_path).backlog_bytes == 12  # a crash now re-ships "a 1"
+    now[0] = 1.0
+    second = journal.read(4)
+    assert second is not None
+    journal.commit(second.end)  # the interval has passed: recorded
+    assert Journal(tmp_path).backlog_bytes == 4
+    third = journal.read(4)
+    assert third is not None
+    journal.commit(third.end)
+    journal.close()  # recorded on close
+    assert Journal(tmp_path).backlog_bytes == 0
+
+
+def test_a_finished_segment_is_recorded_and_deleted_at_once(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, segment_bytes=4, persist_every_s=3600.0)
+    journal.append(b"a 1\n")
+    journal.append(b"b 2\n")  # a second segment
+    chunk = journal.read(1000)
+    assert chunk is not None
+    journal.commit(chunk.end)
+    chunk = journal.read(1000)
+    assert chunk is not None
+    journal.commit(chunk.end)
+    assert len(list(tmp_path.glob("*.lp"))) == 1
+    assert Journal(tmp_path).backlog_bytes == 0
