@@ -400,12 +400,8 @@ class EngineEvaluator:
         )
 
     def _states(self, touched: dict[str, str], t: float) -> Iterable[StateChange]:
-        open_by_session: dict[str, dict[str, engine.OpenAlarm]] = {}
         for alarm_id, session in touched.items():
-            if session not in open_by_session:
-                alarms = self._engine.open_alarms(session) if self._engine.is_open(session) else ()
-                open_by_session[session] = {a.alarm_id: a for a in alarms}
-            view = open_by_session[session].get(alarm_id)
+            view = self._engine.open_alarm(session, alarm_id)
             if view is None:
                 self._episodes.pop(alarm_id, None)
                 yield StateChange(session, alarm_id, None)

@@ -291,6 +291,11 @@ class AlarmEngine:
         """The session's open alarm episodes, in the order they were raised."""
         return self._open(session_id).book.open_alarms()
 
+    def open_alarm(self, session_id: str, alarm_id: str) -> OpenAlarm | None:
+        """One open episode; None if it is resolved or its session is not open."""
+        session = self._sessions.get(session_id)
+        return None if session is None else session.book.open_alarm(alarm_id)
+
     def _open(self, session_id: str) -> Session:
         session = self._sessions.get(session_id)
         if session is None:

@@ -121,6 +121,21 @@ class Trigger:
     reading: ReadingRef | None = None
 
 
+def _view(episode: Episode) -> OpenAlarm:
+    return OpenAlarm(
+        alarm_id=episode.alarm_id,
+        rule_id=episode.spec.rule_id,
+        subject=episode.spec.subject,
+        priority=episode.spec.priority,
+        acknowledged=episode.status is Status.ACKNOWLEDGED,
+        condition_present=episode.condition_present,
+        onset_t=episode.onset_t,
+        ack_until=episode.ack_until,
+        audio_paused_until=episode.pause_until,
+        escalates_at=episode.escalate_at,
+    )
+
+
 class AlarmBook:
     """The open alarm episodes of one session, and the ids given so far."""
 
@@ -140,21 +155,14 @@ class AlarmBook:
         return bool(self._open)
 
     def open_alarms(self) -> tuple[OpenAlarm, ...]:
-        return tuple(
-            OpenAlarm(
-                alarm_id=episode.alarm_id,
-                rule_id=episode.spec.rule_id,
-                subject=episode.spec.subject,
-                priority=episode.spec.priority,
-                acknowledged=episode.status is Status.ACKNOWLEDGED,
-                condition_present=episode.condition_present,
-                onset_t=episode.onset_t,
-                ack_until=episode.ack_until,
-                audio_paused_until=episode.pause_until,
-                escalates_at=episode.escalate_at,
-            )
-            for episode in self._open.values()
-        )
+        return tuple(_view(episode) for episode in self._open.values())
+
+    def open_alarm(self, alarm_id: str) -> OpenAlarm | None:
+        """One open episode by id; None once it is resolved (or if it never was)."""
+        for episode in self._open.values():  # a handful per session: no index to keep
+            if episode.alarm_id == alarm_id:
+                return _view(episode)
+        return None
 
     def _event(
         self,

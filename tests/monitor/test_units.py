@@ -140,3 +140,22 @@ def test_an_alarm_event_becomes_one_point() -> None:
         'event_id="hr_high.hr-1.7.raised.7",message="hr > 120 \\"raised\\"",onset=1.0,'
         'value=131.0,threshold=120.0,metric="hr",device="hr-1",seq=7i 1500000000'
     )
+
+
+def test_an_alarm_event_point_escapes_tags_and_strings_and_leaves_out_absent_fields() -> None:
+    event = AlarmEvent(
+        event_id='e"1',
+        session="s,1",
+        alarm_id="a=1",
+        kind="raised",
+        priority="high",
+        rule="r 1",
+        message='m\\"\n',
+        t=1.5,
+        threshold=1.0,
+        by='dr"x',
+    )
+    assert alarm_event_line(event) == (
+        "alarm_events,alarm_id=a\\=1,kind=raised,priority=high,rule=r\\ 1,session=s\\,1 "
+        'event_id="e\\"1",message="m\\\\\\"\\n",threshold=1.0,by="dr\\"x" 1500000000'
+    )
