@@ -51,8 +51,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--write-linger",
         type=float,
-        default=0.25,
-        help="seconds an InfluxDB write waits to fill its batch (default: 0.25)",
+        default=1.0,
+        help="seconds a partial InfluxDB batch waits, from its oldest line (default: 1)",
     )
     parser.add_argument(
         "--profile",

@@ -104,12 +104,12 @@ class ProcessorSettings:
     # fsync the spill every this often; 0: before every acknowledgement (group commit).
     fsync_interval_s: float = 1.0
     write_batch_bytes: int = 512 << 10
-    # A write waits this long for company unless a full batch is ready. InfluxDB spends ~3 ms
-    # of CPU per write request (measured, docs/benchmarks.md): at 50 ms the alarm role's
-    # 20 small writes a second cost InfluxDB a fifth of a core; at 1 s (influxdb-client's own
-    # default) the last partial batch of a burst adds up to a second of storage lag. Alarms
-    # never wait for it: they leave over MQTT.
-    write_linger_s: float = 0.25
+    # A partial batch leaves once its oldest line is this old; a full one at once. InfluxDB
+    # spends ~3 ms of CPU per write request and influxdb-client ~2 ms of our event loop
+    # (measured, docs/benchmarks.md), so a quiet stream ships once a second (influxdb-client's
+    # own default). Counted from the oldest line, the linger adds nothing to a backlog's
+    # drain. Alarms never wait for it: they leave over MQTT.
+    write_linger_s: float = 1.0
     write_timeout_s: float = 10.0
     lateness_s: float = 30.0
     dedup_window: int = 4096

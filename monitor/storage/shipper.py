@@ -1,5 +1,9 @@
 """Ships the journal to InfluxDB in order: batches by size and linger, retries with backoff.
 
+The linger counts from when the oldest unshipped line was appended (as Kafka's `linger.ms`
+does), not from the last write: a quiet stream ships once per linger, and the partial batch
+left at the end of a backlog, already old, leaves at once instead of waiting another linger.
+
 Points InfluxDB rejects as malformed are not retried forever (that would block every later
 point): the chunk is set aside in `<spill>/rejected/` with the reason, and counted.
 """
@@ -9,16 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from monitor.errors import StorageError
 from monitor.metrics import Metrics
-from monitor.storage.journal import Chunk, Journal
+from monitor.storage.journal import Chunk, Journal, Position
 
 log = logging.getLogger(__name__)
+
+# Append times are kept per this much time (later appends join the newest entry, which only
+# makes them look older, so ship sooner), and at most this many: bounded during an outage.
+_APPEND_GRAIN_S = 0.02
+_APPEND_TIMES_MAX = 4096
 
 
 class PointWriter(Protocol):
@@ -51,10 +62,21 @@ class Shipper:
         self.on_shipped: Callable[[], None] | None = None  # the spill shrank
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
+        # (journal end after an append, loop time of it); what is in the journal already when
+        # the shipper starts (a restart) counts as old.
+        self._appended: deque[tuple[Position, float]] = deque([(journal.written, -math.inf)])
         self._rejected_dir = journal.directory.parent / f"{journal.directory.name}-rejected"
 
     def notify(self) -> None:
         """New data was appended to the journal."""
+        written, now = self._journal.written, asyncio.get_running_loop().time()
+        appended = self._appended
+        if appended and (
+            len(appended) >= _APPEND_TIMES_MAX or now - appended[-1][1] < _APPEND_GRAIN_S
+        ):
+            appended[-1] = (written, appended[-1][1])
+        else:
+            appended.append((written, now))
         self._wake.set()
         if self._journal.backlog_bytes >= self._batch_bytes:
             self._full.set()
@@ -68,14 +90,24 @@ class Shipper:
             await self.ship_one()
 
     async def _linger(self) -> None:
-        """Wait until a full batch is waiting, or `linger_s` has passed (whichever is first):
-        a busy stream ships full batches at once, a quiet one every `linger_s`."""
+        """Wait until a full batch is waiting, or the oldest unshipped line is `linger_s` old
+        (whichever is first)."""
         if self._linger_s <= 0 or self._journal.backlog_bytes >= self._batch_bytes:
+            return
+        remaining = self._oldest_unshipped() + self._linger_s - asyncio.get_running_loop().time()
+        if remaining <= 0:
             return
         self._full.clear()
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._linger_s):
+            async with asyncio.timeout(remaining):
                 await self._full.wait()
+
+    def _oldest_unshipped(self) -> float:
+        """Loop time at which the first line after the committed position was appended."""
+        committed, appended = self._journal.committed, self._appended
+        while len(appended) > 1 and appended[0][0] <= committed:
+            appended.popleft()
+        return appended[0][1]
 
     async def ship_one(self) -> bool:
         """Write one chunk, retrying until InfluxDB takes it (or rejects it for good)."""

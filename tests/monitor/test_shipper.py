@@ -67,3 +67,44 @@ async def test_a_partial_batch_leaves_after_the_linger(tmp_path: Path) -> None:
     assert writer.writes[0][0] - started >= 0.19
     assert journal.backlog_bytes == 0
     await _stop(task)
+
+
+class _SlowWriter(_Writer):
+    async def write(self, lines: list[str] | bytes) -> None:
+        await asyncio.sleep(0.5)
+        await super().write(lines)
+
+
+async def test_the_linger_counts_from_the_oldest_unshipped_line(tmp_path: Path) -> None:
+    """Lines appended while a write is under way are old by its end: they leave at once."""
+    journal, writer = Journal(tmp_path / "j"), _SlowWriter()
+    shipper = Shipper(journal, writer, Metrics(), batch_bytes=1 << 20, linger_s=0.4)
+    task = await _running(shipper)
+    started = asyncio.get_running_loop().time()
+    journal.append(LINE)
+    shipper.notify()
+    await asyncio.sleep(0.45)  # the first write (after the linger) is under way
+    journal.append(LINE)
+    shipper.notify()
+    async with asyncio.timeout(5):
+        while len(writer.writes) < 2:
+            await asyncio.sleep(0.01)
+    first, second = (t - started for t, _ in writer.writes)
+    assert 0.85 <= first < 1.1  # 0.4 s linger + 0.5 s write
+    assert second - first < 0.7  # 0.5 s write, no second linger
+    await _stop(task)
+
+
+async def test_lines_from_before_a_restart_leave_without_lingering(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j")
+    journal.append(LINE)
+    journal.close()
+    journal, writer = Journal(tmp_path / "j"), _Writer()
+    shipper = Shipper(journal, writer, Metrics(), batch_bytes=1 << 20, linger_s=30.0)
+    task = await _running(shipper)
+    started = asyncio.get_running_loop().time()
+    async with asyncio.timeout(5):
+        while not writer.writes:
+            await asyncio.sleep(0.01)
+    assert writer.writes[0][0] - started < 1
+    await _stop(task)

@@ -70,7 +70,7 @@ def test_each_role_of_a_split_pair_gets_its_own_session_and_spill() -> None:
 
 def test_write_linger_is_a_setting_with_bounds() -> None:
     env = {"VIGIL_INFLUX_URL": "http://i", "VIGIL_INFLUX_ORG": "o", "VIGIL_INFLUX_BUCKET": "b"}
-    assert ProcessorSettings.from_env(env).write_linger_s == 0.25
+    assert ProcessorSettings.from_env(env).write_linger_s == 1.0
     assert ProcessorSettings.from_env(env, write_linger_s=0.0).write_linger_s == 0.0
     for bad in (-0.1, 61.0, float("nan")):
         with pytest.raises(SettingsError, match="write_linger_s"):
