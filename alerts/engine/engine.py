@@ -55,11 +55,11 @@ class AlarmEngine:
         self._sessions: dict[str, Session] = {}
         self._by_slot: dict[int, Session] = {}
         self._dirty: set[int] = set()
-        # Slots that may have a timer due (an open episode or a reported state waiting for
-        # its delay), kept as inputs arrive so `advance` visits only them, not every session:
-        # a tick over a thousand sessions took ~3 ms, and every reading arriving meanwhile
-        # waited for it. A superset; `advance` drops the slots with nothing left to time.
-        self._ticking: set[int] = set()
+        # Slot -> when its next timer is due (an open episode's expiry or escalation; -inf
+        # while a reported state waits for its delay), kept after every input to the session,
+        # so `advance` visits only the sessions due, not every one: a tick over a thousand
+        # sessions took ~3 ms, and every reading arriving meanwhile waited for it.
+        self._ticking: dict[int, float] = {}
         self.table = SlotTable(capacity)
         self.invalid_rows = 0  # reading values skipped: non-finite time or value
         # numpy imports numpy.ma on the first unique() (~0.1 s): pay it now, not on the first
@@ -92,7 +92,7 @@ class AlarmEngine:
             raise SessionError(f"session {session_id} is not open")
         del self._by_slot[session.slot]
         self._dirty.discard(session.slot)
-        self._ticking.discard(session.slot)
+        self._ticking.pop(session.slot, None)
         self.table.release(session.slot)
         self._unshare(session.compiled)
 
@@ -142,9 +142,11 @@ class AlarmEngine:
             self._watch(self._by_slot[slot])
 
     def _watch(self, session: Session) -> None:
-        """Every input that can open an episode or start a delay ends here."""
+        """Every input that can open an episode, start a delay or set a timer ends here."""
         if session.needs_tick:
-            self._ticking.add(session.slot)
+            self._ticking[session.slot] = session.next_due()
+        else:
+            self._ticking.pop(session.slot, None)
 
     def refresh_dirty(self) -> None:
         """Bring the batch path's per-session flags up to date after scalar changes."""
@@ -223,10 +225,13 @@ class AlarmEngine:
             )
         book = session.book
         if isinstance(command, Acknowledge):
-            return book.acknowledge(command.alarm_id, command.by, command.t, command.duration_s)
-        if isinstance(command, PauseAudio):
-            return book.pause_audio(command.alarm_id, command.by, command.t, command.duration_s)
-        return book.escalate(command.alarm_id, command.by, command.t)
+            result = book.acknowledge(command.alarm_id, command.by, command.t, command.duration_s)
+        elif isinstance(command, PauseAudio):
+            result = book.pause_audio(command.alarm_id, command.by, command.t, command.duration_s)
+        else:
+            result = book.escalate(command.alarm_id, command.by, command.t)
+        self._watch(session)  # an acknowledgement or a pause sets a timer
+        return result
 
     def advance(self, now: float) -> tuple[AlarmEvent, ...]:
         """Fire every timer due at `now`: deadman, reported-state delays, inactivation
@@ -241,17 +246,18 @@ class AlarmEngine:
             stale.setdefault(slot, []).append(code)
         out: list[AlarmEvent] = []
         ticking = self._ticking
-        for slot in sorted(ticking.union(stale)):
-            session = self._by_slot[slot]
+        for slot in sorted(ticking.keys() | stale.keys()):
             codes = stale.get(slot)
-            if codes is not None or session.needs_tick:
-                session.advance(now, codes or [], out)
+            if codes is None and ticking[slot] > now:
+                continue
+            session = self._by_slot[slot]
+            session.advance(now, codes or [], out)
             if codes:
                 self._dirty.add(slot)
             if session.needs_tick:
-                ticking.add(slot)
+                ticking[slot] = session.next_due()
             else:
-                ticking.discard(slot)
+                ticking.pop(slot, None)
         return tuple(out)
 
     def restore(self, alarm: RestoredAlarm) -> bool:

@@ -328,6 +328,20 @@ class AlarmBook:
             return found
         return CommandAccepted(events=(self._event(found, EventKind.ESCALATED, t, actor=by),))
 
+    def next_due(self) -> float:
+        """The earliest time `advance` would fire a timer (inf: none); mirrors `advance`."""
+        due = math.inf
+        for episode in self._open.values():
+            if episode.status is Status.ACKNOWLEDGED:
+                if episode.ack_until is not None:
+                    due = min(due, episode.ack_until)
+                continue
+            if episode.pause_until is not None:
+                due = min(due, episode.pause_until)
+            if episode.escalate_at is not None:
+                due = min(due, episode.escalate_at)
+        return due
+
     def advance(self, now: float, out: list[AlarmEvent]) -> None:
         """Fire the timers that are due at `now` (inclusive), in the order episodes opened."""
         for episode in self._open.values():

@@ -311,6 +311,11 @@ class Session:
     def needs_tick(self) -> bool:
         return self.book.has_open or self._technical.pending
 
+    def next_due(self) -> float:
+        """When `advance` may next fire something (-inf: check every tick, inf: never). A
+        reported state waiting for its delay is checked every tick, as before."""
+        return -math.inf if self._technical.pending else self.book.next_due()
+
     def advance(self, now: float, stale_codes: list[int], out: list[AlarmEvent]) -> None:
         table, slot = self._table, self.slot
         for code in stale_codes:
