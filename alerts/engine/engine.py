@@ -138,8 +138,12 @@ class AlarmEngine:
     def mark_dirty(self, slots: Iterable[int]) -> None:
         """Sessions whose state the batch path changed through `Session.on_row`."""
         for slot in slots:
-            self._dirty.add(slot)
-            self._watch(self._by_slot[slot])
+            self._touched(self._by_slot[slot])
+
+    def _touched(self, session: Session) -> None:
+        """A session's readings or dose changed its state: refresh its batch flags, time it."""
+        self._dirty.add(session.slot)
+        self._watch(session)
 
     def _watch(self, session: Session) -> None:
         """Every input that can open an episode, start a delay or set a timer ends here."""
@@ -175,8 +179,7 @@ class AlarmEngine:
                 session = self._session(reading.session_id, t)
             session.on_row(reading.device_id, code, value, t, reading.seq, bits, out)
         if session is not None:
-            self._dirty.add(session.slot)
-            self._watch(session)
+            self._touched(session)
         return tuple(out)
 
     def on_batch(self, batch: ReadingBatch) -> tuple[AlarmEvent, ...]:
@@ -209,8 +212,7 @@ class AlarmEngine:
         out: list[AlarmEvent] = []
         session = self._session(dose.session_id, dose.t)
         session.on_dose(dose.t, out)
-        self._dirty.add(session.slot)
-        self._watch(session)
+        self._touched(session)
         return tuple(out)
 
     def on_command(self, command: Command) -> CommandResult:
@@ -267,8 +269,7 @@ class AlarmEngine:
         session = self._sessions.get(alarm.session_id)
         if session is None or not session.restore(alarm):
             return False
-        self._dirty.add(session.slot)
-        self._watch(session)
+        self._touched(session)
         return True
 
     def restore_dose(self, session_id: str, t: float, baselines: dict[Metric, float]) -> None:
@@ -277,8 +278,7 @@ class AlarmEngine:
         the pre-dose readings are gone."""
         session = self._open(session_id)
         session.restore_dose(t, baselines)
-        self._dirty.add(session.slot)
-        self._watch(session)
+        self._touched(session)
 
     # ------------------------------------------------------------------ queries
 

@@ -159,9 +159,13 @@ class AlarmBook:
 
     def open_alarm(self, alarm_id: str) -> OpenAlarm | None:
         """One open episode by id; None once it is resolved (or if it never was)."""
+        episode = self._episode(alarm_id)
+        return None if episode is None else _view(episode)
+
+    def _episode(self, alarm_id: str) -> Episode | None:
         for episode in self._open.values():  # a handful per session: no index to keep
             if episode.alarm_id == alarm_id:
-                return _view(episode)
+                return episode
         return None
 
     def _event(
@@ -267,9 +271,9 @@ class AlarmBook:
         out.append(self._event(episode, EventKind.RESOLVED, trigger.t, trigger=trigger))
 
     def _find(self, alarm_id: str) -> Episode | CommandRejected:
-        for episode in self._open.values():
-            if episode.alarm_id == alarm_id:
-                return episode
+        episode = self._episode(alarm_id)
+        if episode is not None:
+            return episode
         known = alarm_id in self._resolved
         if known:
             return CommandRejected(
