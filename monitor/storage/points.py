@@ -95,27 +95,23 @@ def alarm_event_line(event: AlarmEvent) -> str:
     The same decision always has the same event id, series and time, so re-evaluating a
     redelivered reading after a restart overwrites rather than duplicates the point.
     """
-    # Written out field by field: this runs for every alarm event, ahead of its acknowledgement.
-    line = (
-        f"{ALARM_MEASUREMENT},alarm_id={_escape_tag(event.alarm_id)},"
-        f"kind={_escape_tag(event.kind)},priority={event.priority},"
-        f"rule={_escape_tag(event.rule)},session={_escape_tag(event.session)} "
-        f'event_id="{_escape_str(event.event_id)}",message="{_escape_str(event.message)}"'
+    tags = (
+        f"alarm_id={_escape_tag(event.alarm_id)},kind={_escape_tag(event.kind)},"
+        f"priority={event.priority},rule={_escape_tag(event.rule)},"
+        f"session={_escape_tag(event.session)}"
     )
-    if event.onset is not None:
-        line += f",onset={float(event.onset)!r}"
-    if event.value is not None:
-        line += f",value={float(event.value)!r}"
-    if event.threshold is not None:
-        line += f",threshold={float(event.threshold)!r}"
-    if event.source_t is not None:
-        line += f",source_t={float(event.source_t)!r}"
-    if event.metric is not None:
-        line += f',metric="{_escape_str(event.metric)}"'
-    if event.device is not None:
-        line += f',device="{_escape_str(event.device)}"'
-    if event.by is not None:
-        line += f',by="{_escape_str(event.by)}"'
+    fields = [
+        f'event_id="{_escape_str(event.event_id)}"',
+        f'message="{_escape_str(event.message)}"',
+    ]
+    for name in ("onset", "value", "threshold", "source_t"):
+        number = getattr(event, name)
+        if number is not None:
+            fields.append(f"{name}={float(number)!r}")
+    for name in ("metric", "device", "by"):
+        text = getattr(event, name)
+        if text is not None:
+            fields.append(f'{name}="{_escape_str(text)}"')
     if event.seq is not None:
-        line += f",seq={event.seq}i"
-    return f"{line} {to_ns(event.t)}"
+        fields.append(f"seq={event.seq}i")
+    return f"{ALARM_MEASUREMENT},{tags} {','.join(fields)} {to_ns(event.t)}"

@@ -27,6 +27,12 @@ async def _running(shipper: Shipper) -> asyncio.Task[None]:
     return task
 
 
+async def _written(writer: _Writer, count: int = 1) -> None:
+    async with asyncio.timeout(5):
+        while len(writer.writes) < count:
+            await asyncio.sleep(0.01)
+
+
 async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -45,9 +51,7 @@ async def test_a_full_batch_does_not_wait_for_the_linger(tmp_path: Path) -> None
     assert writer.writes == []  # lingering for company
     journal.append(LINE * 40)  # now over one batch
     shipper.notify()
-    async with asyncio.timeout(5):
-        while not writer.writes:
-            await asyncio.sleep(0.01)
+    await _written(writer)
     assert writer.writes[0][0] - started < 5
     assert journal.backlog_bytes < 1024
     await _stop(task)
@@ -60,9 +64,7 @@ async def test_a_partial_batch_leaves_after_the_linger(tmp_path: Path) -> None:
     started = asyncio.get_running_loop().time()
     journal.append(LINE)
     shipper.notify()
-    async with asyncio.timeout(5):
-        while not writer.writes:
-            await asyncio.sleep(0.01)
+    await _written(writer)
     assert writer.writes == [(writer.writes[0][0], len(LINE))]
     assert writer.writes[0][0] - started >= 0.19
     assert journal.backlog_bytes == 0
@@ -86,9 +88,7 @@ async def test_the_linger_counts_from_the_oldest_unshipped_line(tmp_path: Path) 
     await asyncio.sleep(0.45)  # the first write (after the linger) is under way
     journal.append(LINE)
     shipper.notify()
-    async with asyncio.timeout(5):
-        while len(writer.writes) < 2:
-            await asyncio.sleep(0.01)
+    await _written(writer, 2)
     first, second = (t - started for t, _ in writer.writes)
     assert 0.85 <= first < 1.1  # 0.4 s linger + 0.5 s write
     assert second - first < 0.7  # 0.5 s write, no second linger
@@ -103,8 +103,6 @@ async def test_lines_from_before_a_restart_leave_without_lingering(tmp_path: Pat
     shipper = Shipper(journal, writer, Metrics(), batch_bytes=1 << 20, linger_s=30.0)
     task = await _running(shipper)
     started = asyncio.get_running_loop().time()
-    async with asyncio.timeout(5):
-        while not writer.writes:
-            await asyncio.sleep(0.01)
+    await _written(writer)
     assert writer.writes[0][0] - started < 1
     await _stop(task)
