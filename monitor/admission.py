@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
-from dataclasses import dataclass
+
+import msgspec
 
 from monitor.columns import Columns
 from vigil.wire import Reading, ReadingBatch
@@ -21,8 +22,7 @@ from vigil.wire import Reading, ReadingBatch
 MAX_DEVICES = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
+class Admitted(msgspec.Struct, frozen=True, gc=False):  # built per message: see Columns
     store: list[Reading]  # new readings: stored
     live: list[Reading]  # the new readings that may drive alarms (a subset of `store`)
     duplicates: int

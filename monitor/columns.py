@@ -12,13 +12,15 @@ to these.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from vigil.wire import Reading
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
+# A frozen Struct, not a frozen dataclass: built for every message, and a frozen dataclass's
+# __init__ sets each field through object.__setattr__ (1.3 us against 0.16 us, timeit).
+class Columns(msgspec.Struct, frozen=True, gc=False):
     seqs: list[int]
     times: list[float]
     metrics: list[str]

@@ -242,14 +242,14 @@ def evaluate_rows(engine: "AlarmEngine", batch: ReadingBatch) -> tuple[AlarmEven
     )
 
 
-Row = tuple[int, int, int, float, float, int, int, bool]
+_Row = tuple[int, int, int, float, float, int, int, bool]  # one row of the columns, in order
 
 
 def _evaluate_row_lists(
     engine: "AlarmEngine",
     sessions: Sequence[str],
     devices: Sequence[str],
-    rows: Iterable[Row],
+    rows: Iterable[_Row],
 ) -> tuple[AlarmEvent, ...]:
     out: list[AlarmEvent] = []
     touched: set[int] = set()
@@ -307,7 +307,7 @@ def evaluate_batch(
             session_at(row_slot).on_row(
                 devices[device], row_code, row_value, row_t, row_seq, row_flags, out
             )
-        engine.mark_dirty(np.unique(hot_slots).tolist())
+        engine.mark_dirty(set(hot_slots.tolist()))
     return tuple(out)
 
 
@@ -315,6 +315,12 @@ def _slots(engine: "AlarmEngine", batch: ReadingBatch, rows: Ints) -> Ints:
     """The engine slot of each valid row's session, opening unknown sessions at their first
     valid row, in row order, as the scalar path does."""
     row_session = batch.session_index[rows]
+    if rows.size == len(batch):
+        # The common case, without np.unique: every row valid and every named session open
+        # (the processor's builder names only sessions that have rows).
+        named_slots = engine.slots_of(batch.sessions)
+        if min(named_slots) >= 0:
+            return np.array(named_slots, dtype=np.intp)[row_session]
     # Look up only the sessions present (a batch may name more).
     present, first = np.unique(row_session, return_index=True)
     present_slots = engine.slots_of([batch.sessions[index] for index in present.tolist()])
