@@ -17,6 +17,8 @@ Names (default: all of them, in this order; about 40 min with 3 repetitions, 28 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,7 @@ def run_names(names: list[str], args: argparse.Namespace) -> int:
     if wants_vigil and "vigil" not in ctx.unavailable and NEEDS_INFLUX & set(names):
         server = _influx(run_dir)
         ctx.influx = _endpoint(server)
+        ctx.fresh_influx = functools.partial(_fresh_influx, run_dir)
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
         "engine": lambda: engine.run(repeats=args.reps + 2),
         "gateway": lambda: gateway.run(run_dir, repeats=args.reps, readings=10_000),
@@ -138,7 +141,7 @@ def run_names(names: list[str], args: argparse.Namespace) -> int:
         "latency-nodelay": lambda: _nodelay(cfg, ctx),
         "throughput": lambda: alarms.throughput(cfg, ctx),
         "throughput-nodelay": lambda: _throughput_nodelay(cfg, ctx),
-        "storage": lambda: _storage_on_fresh_influxdb(cfg, ctx, run_dir),
+        "storage": lambda: _storage_on_fresh_influxdb(cfg, ctx),
         "hub": lambda: _hub(run_dir, args.reps),
         "e2e": lambda: hooks.end_to_end(run_dir, repeats=args.reps),
         "smoke": lambda: smoke(cfg, ctx),
@@ -179,22 +182,21 @@ def run_names(names: list[str], args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _storage_on_fresh_influxdb(
-    cfg: alarms.AlarmConfig, ctx: alarms.Context, run_dir: Path
-) -> dict[str, Any]:
+def _storage_on_fresh_influxdb(cfg: alarms.AlarmConfig, ctx: alarms.Context) -> dict[str, Any]:
     """`storage` on an InfluxDB of its own: every throughput step names 1,000 new sessions, so
     after a throughput run the shared server holds ~40,000 sessions' series and is still
     compacting them (measured: the store lag at 25,000 readings/s went from 0.1 s to 1.3 s)."""
-    shared = ctx.influx
-    if shared is None:
+    with ctx.own_influx("storage"):
         return storage.run(cfg, ctx)
-    server = _influx(run_dir / "storage")
+
+
+@contextlib.contextmanager
+def _fresh_influx(run_dir: Path, tag: str) -> Iterator[Any]:
+    server = _influx(run_dir / tag)
     try:
-        ctx.influx = _endpoint(server)
-        return storage.run(cfg, ctx)
+        yield _endpoint(server)
     finally:
         server.stop()
-        ctx.influx = shared
 
 
 def _hub(run_dir: Path, reps: int) -> dict[str, Any]:
