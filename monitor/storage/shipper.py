@@ -70,10 +70,8 @@ class Shipper:
     def notify(self) -> None:
         """New data was appended to the journal."""
         written, now = self._journal.written, asyncio.get_running_loop().time()
-        appended = self._appended
-        if appended and (
-            len(appended) >= _APPEND_TIMES_MAX or now - appended[-1][1] < _APPEND_GRAIN_S
-        ):
+        appended = self._appended  # never empty: `_oldest_unshipped` keeps one entry
+        if len(appended) >= _APPEND_TIMES_MAX or now - appended[-1][1] < _APPEND_GRAIN_S:
             appended[-1] = (written, appended[-1][1])
         else:
             appended.append((written, now))
