@@ -112,6 +112,26 @@ async def _count(endpoint: InfluxSettings, measurement: str, root: str, field: s
     return sum(int(r.get_value()) for table in tables for r in table.records)
 
 
+async def _alarm_points(endpoint: InfluxSettings, root: str) -> list[dict[str, object]]:
+    """Every stored alarm event of this test, one row per point with its tags and fields."""
+    async with InfluxDBClientAsync(
+        url=endpoint.url, token=endpoint.token, org=endpoint.org
+    ) as client:
+        tables = await client.query_api().query(
+            'import "strings" '
+            f'from(bucket: "{endpoint.bucket}") |> range(start: 0) '
+            '|> filter(fn: (r) => r._measurement == "alarm_events")'
+            f'|> filter(fn: (r) => strings.hasPrefix(v: r.session, prefix: "{root}"))'
+            '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
+            '|> drop(columns: ["_start", "_stop", "_time", "_measurement"]) |> group()',
+        )
+    return [
+        {k: v for k, v in r.values.items() if k not in ("result", "table")}
+        for table in tables
+        for r in table.records
+    ]
+
+
 async def _wait_count(
     endpoint: InfluxSettings, measurement: str, root: str, want: int, timeout: float
 ) -> int:
@@ -160,6 +180,7 @@ async def test_readings_are_stored_alarms_raised_and_bad_payloads_dead_lettered(
                         break
             assert await _wait_count(influx, "vitals", mqtt_root, 10, 10) == 10
             assert await _wait_count(influx, "alarm_events", mqtt_root, 1, 10) == 1
+            stored = await _alarm_points(influx, mqtt_root)
             assert (metrics.duplicates, metrics.readings_stored) == (10, 10)
             assert dict(metrics.rejected) == dict.fromkeys(bad, 1)
     assert sorted(letters) == sorted(bad)
@@ -173,6 +194,23 @@ async def test_readings_are_stored_alarms_raised_and_bad_payloads_dead_lettered(
             message = await anext(reader.messages)
     state = msgspec.json.decode(message.payload, type=AlarmState)
     assert (state.alarm_id, state.state, message.retain) == (events[0].alarm_id, "active", True)
+    [event] = events
+    assert stored == [
+        {
+            "session": session,
+            "rule": "hr_high",
+            "kind": "raised",
+            "priority": event.priority,
+            "metric": "hr",
+            "device": "hr-1",
+            "alarm_id": event.alarm_id,
+            "message": event.message,
+            "onset": event.onset,
+            "value": 130.0,
+            "threshold": event.threshold,
+            "seq": 9,
+        }
+    ]
 
 
 async def test_a_restart_restores_active_alarms_so_none_is_raised_twice(

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import msgspec
 import pytest
 
 from monitor.clock import ManualClock
@@ -136,9 +137,9 @@ def test_an_alarm_event_becomes_one_point() -> None:
         seq=7,
     )
     assert alarm_event_line(event) == (
-        "alarm_events,alarm_id=hr_high.hr-1.7,kind=raised,priority=high,rule=hr_high,session=S-1 "
-        'event_id="hr_high.hr-1.7.raised.7",message="hr > 120 \\"raised\\"",onset=1.0,'
-        'value=131.0,threshold=120.0,metric="hr",device="hr-1",seq=7i 1500000000'
+        "alarm_events,device=hr-1,kind=raised,metric=hr,priority=high,rule=hr_high,session=S-1 "
+        'alarm_id="hr_high.hr-1.7",message="hr > 120 \\"raised\\"",onset=1.0,'
+        "value=131.0,threshold=120.0,seq=7i 1500000000"
     )
 
 
@@ -156,6 +157,54 @@ def test_an_alarm_event_point_escapes_tags_and_strings_and_leaves_out_absent_fie
         by='dr"x',
     )
     assert alarm_event_line(event) == (
-        "alarm_events,alarm_id=a\\=1,kind=raised,priority=high,rule=r\\ 1,session=s\\,1 "
-        'event_id="e\\"1",message="m\\\\\\"\\n",threshold=1.0,by="dr\\"x" 1500000000'
+        "alarm_events,kind=raised,priority=high,rule=r\\ 1,session=s\\,1 "
+        'alarm_id="a=1",message="m\\\\\\"\\n",threshold=1.0,by="dr\\"x" 1500000000'
     )
+
+
+def _series_and_time(line: str) -> tuple[str, str]:
+    series, rest = line.split(" ", 1)
+    return series, rest.rsplit(" ", 1)[1]
+
+
+def test_per_device_alarms_at_one_instant_are_separate_points() -> None:
+    # A gateway going offline disconnects all its devices at once: without `subject` as a tag
+    # the events would share series and time, and InfluxDB would keep only the last.
+    def disconnected(device: str) -> AlarmEvent:
+        return AlarmEvent(
+            event_id=f"S-1:device_disconnected:{device}:1000.raised.2000",
+            session="S-1",
+            alarm_id=f"S-1:device_disconnected:{device}:1000",
+            kind="raised",
+            priority="medium",
+            rule="device_disconnected",
+            message="device disconnected",
+            t=2.0,
+            subject=device,
+        )
+
+    first, second = alarm_event_line(disconnected("ox-1")), alarm_event_line(disconnected("hr-1"))
+    assert _series_and_time(first) != _series_and_time(second)
+    assert first.startswith(
+        "alarm_events,kind=raised,priority=medium,rule=device_disconnected,session=S-1,"
+        "subject=ox-1 "
+    )
+
+
+def test_an_alarm_event_keeps_its_reading_time_only_when_it_differs_from_its_own() -> None:
+    event = AlarmEvent(
+        event_id="S-1:hr_high:1000.raised.1500",
+        session="S-1",
+        alarm_id="S-1:hr_high:1000",
+        kind="raised",
+        priority="high",
+        rule="hr_high",
+        message="m",
+        t=1.5,
+        source_t=1.5,
+        subject="",
+    )
+    assert "source_t" not in alarm_event_line(event)
+    assert "subject" not in alarm_event_line(event)  # an empty tag value is not line protocol
+    later = alarm_event_line(msgspec.structs.replace(event, t=2.0))
+    assert later.endswith(",source_t=1.5 2000000000")
