@@ -98,20 +98,17 @@ def alarm_event_line(event: AlarmEvent) -> str:
     is open per rule and subject at a time, so two events with equal tags and time are the
     same decision, and a redelivered reading re-evaluated after a restart overwrites its point.
     """
-    # In key order, as InfluxDB recommends (it sorts them itself otherwise).
-    tags = [
-        f"{name}={_escape_tag(text)}"
-        for name, text in (
-            ("device", event.device),
-            ("kind", event.kind),
-            ("metric", event.metric),
-            ("priority", event.priority),
-            ("rule", event.rule),
-            ("session", event.session),
-            ("subject", event.subject),
+    series = _alarm_series(
+        (
+            event.device,
+            event.kind,
+            event.metric,
+            event.priority,
+            event.rule,
+            event.session,
+            event.subject,
         )
-        if text  # an empty tag value is not line protocol: left out like an absent one
-    ]
+    )
     fields = [
         f'alarm_id="{_escape_str(event.alarm_id)}"',
         f'message="{_escape_str(event.message)}"',
@@ -126,4 +123,20 @@ def alarm_event_line(event: AlarmEvent) -> str:
         fields.append(f"seq={event.seq}i")
     if event.by is not None:
         fields.append(f'by="{_escape_str(event.by)}"')
-    return f"{ALARM_MEASUREMENT},{','.join(tags)} {','.join(fields)} {to_ns(event.t)}"
+    return f"{series} {','.join(fields)} {to_ns(event.t)}"
+
+
+_ALARM_TAGS = ("device", "kind", "metric", "priority", "rule", "session", "subject")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _alarm_series(values: tuple[str | None, ...]) -> str:
+    """Measurement and tags (`_ALARM_TAGS`, in key order as InfluxDB recommends) of an alarm
+    event: escaped once per series, not per event. An empty value is left out like an absent
+    one: an empty tag value is not line protocol."""
+    tags = [
+        f"{name}={_escape_tag(text)}"
+        for name, text in zip(_ALARM_TAGS, values, strict=True)
+        if text
+    ]
+    return ",".join([ALARM_MEASUREMENT, *tags])

@@ -1,9 +1,18 @@
+import functools
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.columns import columns_of
-from monitor.storage.points import batch_lines, column_lines, reading_line, to_ns
-from vigil.wire import Reading, ReadingBatch
+from monitor.storage.points import (
+    alarm_event_line,
+    batch_lines,
+    column_lines,
+    reading_line,
+    to_ns,
+)
+from vigil.wire import AlarmEvent, Reading, ReadingBatch
 
 
 def _batch(*readings: Reading) -> ReadingBatch:
@@ -100,3 +109,73 @@ def test_plain_readings_get_the_same_bytes_from_their_columns(readings: list[Rea
     columns = columns_of(readings)
     assert columns is not None
     assert column_lines(batch, columns) == batch_lines(batch)
+
+
+def _split(text: str, separator: str, *, quotes: bool = False) -> list[str]:
+    """`text` cut at each `separator` that is not escaped (nor, with `quotes`, inside a quoted
+    string); the parts keep their escapes."""
+    parts, start, quoted, i = [], 0, False, 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"' and quotes:
+            quoted = not quoted
+        elif text[i] == separator and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, text[start:]]
+
+
+def _parse_alarm_line(line: str) -> tuple[dict[str, str], dict[str, str], str]:
+    """(tags, fields, time) of one line of line protocol; string fields without their quotes.
+    Tag escapes (`\\,` `\\=` `\\ ` `\\\\`) and string escapes (`\\"` `\\\\`) are undone."""
+    series = _split(line, " ")[0]  # quotes are literal in tags
+    fields, time = _split(line[len(series) + 1 :], " ", quotes=True)
+    measurement, *tags = _split(series, ",")
+    assert measurement == "alarm_events"
+    unescape_tag = functools.partial(re.sub, r"\\(.)", r"\1")
+    parsed_tags = dict(tuple(map(unescape_tag, _split(tag, "="))) for tag in tags)
+    parsed_fields = {}
+    for field in _split(fields, ",", quotes=True):
+        name, value = field.split("=", 1)
+        if value.startswith('"'):
+            value = re.sub(r'\\(["\\])', r"\1", value[1:-1])
+        parsed_fields[name] = value
+    return parsed_tags, parsed_fields, time
+
+
+_tag_text = st.text(st.characters(codec="utf-8", exclude_characters="\n\r"), max_size=12)
+
+
+_alarm_events = st.builds(
+    AlarmEvent,
+    event_id=st.just("e"),
+    session=_tag_text,
+    alarm_id=st.just("S:r:1"),
+    kind=st.just("raised"),
+    priority=st.just("high"),
+    rule=_tag_text,
+    message=st.text(max_size=40),
+    t=st.just(1.5),
+    subject=st.none() | _tag_text,
+    device=st.none() | _tag_text,
+    by=st.none() | st.text(max_size=12),
+)
+
+
+@given(_alarm_events)
+def test_an_alarm_event_line_gives_back_its_tags_and_strings(event: AlarmEvent) -> None:
+    tags, fields, time = _parse_alarm_line(alarm_event_line(event))
+    present = {"session": event.session, "rule": event.rule, "subject": event.subject}
+    present |= {"device": event.device}
+    assert tags == {"kind": "raised", "priority": "high"} | {
+        name: value
+        for name, value in present.items()
+        if value  # empty: left out
+    }
+    # Line protocol has no newline escape: a newline is stored as the two characters \\n.
+    assert fields["message"] == event.message.replace("\n", "\\n")
+    assert fields.get("by") == (None if event.by is None else event.by.replace("\n", "\\n"))
+    assert time == "1500000000"
