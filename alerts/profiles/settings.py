@@ -5,6 +5,7 @@ is valid whichever way it was built (loader, override, test).
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,11 @@ from alerts.profiles.vocabulary import (
 def _require(condition: bool, where: str, message: str) -> None:
     if not condition:
         raise ProfileError(f"{where}: {message}")
+
+
+# Rule and gate ids become parts of alarm ids (`<session>:<rule>[:<device>]:<onset ms>`), MQTT
+# topic levels and InfluxDB tags: no separators, no spaces, bounded length.
+RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 def _finite(value: float) -> bool:
@@ -229,4 +235,10 @@ class Profile:
         ids = [rule.rule_id for rule in self.rules]
         _require(len(ids) == len(set(ids)), "rules", "rule ids must be unique")
         gate_ids = [gate.gate_id for gate in self.gates]
+        for kind, name in [*(("rules", i) for i in ids), *(("gates", g) for g in gate_ids)]:
+            _require(
+                RULE_ID.fullmatch(name) is not None,
+                f"{kind}.{name}",
+                "an id is 1-64 letters, digits, '_' or '-', starting with a letter or digit",
+            )
         _require(len(gate_ids) == len(set(gate_ids)), "gates", "gate ids must be unique")

@@ -190,6 +190,14 @@ def test_duplicate_ids_are_rejected():
         type(profile)(**{**_fields(profile), "gates": (gate, gate)})
 
 
+@pytest.mark.parametrize("bad", ["hr high", "hr:high", "", "_hr", "h" * 65, "hr\nhigh", "hr.high"])
+def test_rule_ids_that_cannot_be_part_of_an_alarm_id_are_rejected(bad):
+    document = tomllib.loads(ketamine_text())
+    document["rules"][bad] = document["rules"].pop("spo2_low")
+    with pytest.raises(ProfileError, match=r"an id is 1-64 letters"):
+        parse_profile(document)
+
+
 def _fields(obj):
     return {name: getattr(obj, name) for name in obj.__slots__}
 
