@@ -173,15 +173,6 @@ def hub_section(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def hooks_section(name: str, r: dict[str, Any]) -> list[str]:
-    return [
-        f"### {name}: {r['status']}",
-        "",
-        f"{r['what']}; target {r['target']}; needs {r['needs']}.",
-        "",
-    ]
-
-
 SECTION_ORDER = (
     "throughput",
     "throughput-nodelay",
@@ -201,12 +192,12 @@ def _section(name: str, r: dict[str, Any]) -> list[str]:
         broker = "set_tcp_nodelay true" if name == "latency-nodelay" else "Nagle on (default)"
         title = f"Alarm latency, send -> receipt, 1,000 sessions x 1 reading/s, broker {broker}"
         return latency_section(title, r)
-    if name == "e2e" and r.get("status") == "measured":
+    if name == "e2e":
         from bench.e2e import summary_lines  # noqa: PLC0415
 
         return summary_lines(r)
-    if name in ("hub", "e2e"):
-        return hub_section(r) if r.get("status") == "measured" else hooks_section(name, r)
+    if name == "hub":
+        return hub_section(r)
     if name == "throughput-nodelay":
         return [
             "Broker variant `set_tcp_nodelay true`, one repetition.",

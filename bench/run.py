@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import alarms, engine, gateway, hooks, storage
+from bench import alarms, e2e, engine, gateway, hub, storage
 from bench.report import summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,8 +142,8 @@ def run_names(names: list[str], args: argparse.Namespace) -> int:
         "throughput": lambda: alarms.throughput(cfg, ctx),
         "throughput-nodelay": lambda: _throughput_nodelay(cfg, ctx),
         "storage": lambda: _storage_on_fresh_influxdb(cfg, ctx),
-        "hub": lambda: _hub(run_dir, args.reps),
-        "e2e": lambda: hooks.end_to_end(run_dir, repeats=args.reps),
+        "hub": lambda: hub.run(run_dir, repeats=args.reps),
+        "e2e": lambda: e2e.run(run_dir, repeats=args.reps),
         "smoke": lambda: smoke(cfg, ctx),
     }
     results_dir = Path(args.results)
@@ -197,17 +197,6 @@ def _fresh_influx(run_dir: Path, tag: str) -> Iterator[Any]:
         yield _endpoint(server)
     finally:
         server.stop()
-
-
-def _hub(run_dir: Path, reps: int) -> dict[str, Any]:
-    """`vigil hub` fan-out when the hub is there, else the "not yet" hook."""
-    from vigil.cli import SUBCOMMANDS  # noqa: PLC0415
-
-    if "hub" not in SUBCOMMANDS:
-        return hooks.hub_fanout()
-    from bench import hub  # noqa: PLC0415
-
-    return hub.run(run_dir, repeats=reps)
 
 
 def _throughput_nodelay(cfg: alarms.AlarmConfig, ctx: alarms.Context) -> dict[str, Any]:

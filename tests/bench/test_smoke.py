@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import hooks, report, run
+from bench import report, run
 from bench.steps import Limits, run_step, wait_ready
 from bench.systems import BenchBroker, make_system, nodered_home
 from bench.workload import Periodic, Plan
@@ -62,4 +62,3 @@ def test_cli_writes_json_and_a_summary(tmp_path: Path) -> None:
     assert "## engine" in text
     assert "readings/s batched" in text
     assert report.summary(tmp_path) == text
-    assert hooks.hub_fanout()["target"] == {"p99_ms": 10.0}
