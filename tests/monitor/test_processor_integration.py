@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import msgspec
@@ -98,38 +99,39 @@ async def _publish(port: int, root: str, batches: list[ReadingBatch], pause_s: f
                 await asyncio.sleep(pause_s)
 
 
-async def _count(endpoint: InfluxSettings, measurement: str, root: str, field: str = "seq") -> int:
+async def _query(endpoint: InfluxSettings, root: str, flux: str) -> list[Any]:
+    """The records of `flux`, applied to this test's points (its sessions start with `root`)."""
     async with InfluxDBClientAsync(
         url=endpoint.url, token=endpoint.token, org=endpoint.org
     ) as client:
         tables = await client.query_api().query(
             'import "strings" '
             f'from(bucket: "{endpoint.bucket}") |> range(start: 0) '
-            f'|> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")'
-            f'|> filter(fn: (r) => strings.hasPrefix(v: r.session, prefix: "{root}"))'
-            "|> group() |> count()",
+            f'|> filter(fn: (r) => strings.hasPrefix(v: r.session, prefix: "{root}"))' + flux
         )
-    return sum(int(r.get_value()) for table in tables for r in table.records)
+    return [record for table in tables for record in table.records]
+
+
+async def _count(endpoint: InfluxSettings, measurement: str, root: str, field: str = "seq") -> int:
+    records = await _query(
+        endpoint,
+        root,
+        f'|> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")'
+        "|> group() |> count()",
+    )
+    return sum(int(r.get_value()) for r in records)
 
 
 async def _alarm_points(endpoint: InfluxSettings, root: str) -> list[dict[str, object]]:
     """Every stored alarm event of this test, one row per point with its tags and fields."""
-    async with InfluxDBClientAsync(
-        url=endpoint.url, token=endpoint.token, org=endpoint.org
-    ) as client:
-        tables = await client.query_api().query(
-            'import "strings" '
-            f'from(bucket: "{endpoint.bucket}") |> range(start: 0) '
-            '|> filter(fn: (r) => r._measurement == "alarm_events")'
-            f'|> filter(fn: (r) => strings.hasPrefix(v: r.session, prefix: "{root}"))'
-            '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
-            '|> drop(columns: ["_start", "_stop", "_time", "_measurement"]) |> group()',
-        )
-    return [
-        {k: v for k, v in r.values.items() if k not in ("result", "table")}
-        for table in tables
-        for r in table.records
-    ]
+    records = await _query(
+        endpoint,
+        root,
+        '|> filter(fn: (r) => r._measurement == "alarm_events")'
+        '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
+        '|> drop(columns: ["_start", "_stop", "_time", "_measurement"]) |> group()',
+    )
+    return [{k: v for k, v in r.values.items() if k not in ("result", "table")} for r in records]
 
 
 async def _wait_count(
