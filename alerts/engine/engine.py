@@ -60,6 +60,8 @@ class AlarmEngine:
         # so `advance` visits only the sessions due, not every one: a tick over a thousand
         # sessions took ~3 ms, and every reading arriving meanwhile waited for it.
         self._ticking: dict[int, float] = {}
+        # Sessions whose pending conditions may have changed since `pending_changes`.
+        self._pending_watch: set[int] = set()
         self.table = SlotTable(capacity)
         self.invalid_rows = 0  # reading values skipped: non-finite time or value
         # numpy imports numpy.ma on the first unique() (~0.1 s): pay it now, not on the first
@@ -92,6 +94,7 @@ class AlarmEngine:
             raise SessionError(f"session {session_id} is not open")
         del self._by_slot[session.slot]
         self._dirty.discard(session.slot)
+        self._pending_watch.discard(session.slot)
         self._ticking.pop(session.slot, None)
         self.table.release(session.slot)
         self._unshare(session.compiled)
@@ -143,6 +146,7 @@ class AlarmEngine:
     def _touched(self, session: Session) -> None:
         """A session's readings or dose changed its state: refresh its batch flags, time it."""
         self._dirty.add(session.slot)
+        self._pending_watch.add(session.slot)
         self._watch(session)
 
     def _watch(self, session: Session) -> None:
@@ -280,7 +284,36 @@ class AlarmEngine:
         session.restore_dose(t, baselines)
         self._touched(session)
 
+    def restore_pending(self, session_id: str, pending: dict[str, float]) -> list[str]:
+        """Delays that were running in a session before a processor restart (alarm key ->
+        the time its condition began, from `pending_changes`): a condition that still holds
+        raises when it would have without the restart. Restore open alarms first; returns
+        the keys restored (others are not idle conditions of this session)."""
+        session = self._open(session_id)
+        restored = session.restore_pending(pending)
+        self._touched(session)
+        return restored
+
+    def pending_changes(self) -> tuple[tuple[str, dict[str, float]], ...]:
+        """(session, its pending conditions) for every session whose set of conditions
+        waiting out a delay changed since the last call, in slot order. A processor publishes
+        them (retained) with the decisions of the same input, so a restart can resume the
+        delays (`restore_pending`)."""
+        changes = []
+        for slot in sorted(self._pending_watch):
+            session = self._by_slot[slot]
+            pending = session.pending()
+            if pending != session.reported_pending:
+                session.reported_pending = pending
+                changes.append((session.session_id, pending))
+        self._pending_watch.clear()
+        return tuple(changes)
+
     # ------------------------------------------------------------------ queries
+
+    def pending(self, session_id: str) -> dict[str, float]:
+        """The session's conditions waiting out their delay: alarm key -> since."""
+        return self._open(session_id).pending()
 
     def news2(self, session_id: str) -> News2Score:
         """NEWS2 from the latest artifact-free values (partial: see `News2Score.missing`)."""

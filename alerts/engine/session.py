@@ -70,7 +70,10 @@ class Session:
             tuple(_RuleRuntime(compiled_rule) for compiled_rule in metric_rules)
             for metric_rules in compiled.rules_by_metric
         )
+        self._all_rules = tuple(runtime for runtimes in self._rules for runtime in runtimes)
         self._gate_states: dict[tuple[str, str], ConditionState] = {}
+        # The pending conditions last handed out by `AlarmEngine.pending_changes`.
+        self.reported_pending: dict[str, float] = {}
         self._gates_by_id = {gate.gate_id: gate for gate in compiled.profile.gates}
         profile = compiled.profile
         self._specs = SpecCatalog(profile)
@@ -303,6 +306,46 @@ class Session:
             if name == f"stale_{metric}" and math.isfinite(self.compiled.stale_after_s[code]):
                 self._table.stale_active[self.slot, code] = present
                 return self._specs.stale(code)
+        return None
+
+    def pending(self) -> dict[str, float]:
+        """Rule and artifact-gate conditions waiting out their delay: alarm key -> since."""
+        pending = {
+            runtime.spec.key: state.since
+            for runtime in self._all_rules
+            if not (state := runtime.state).active and not math.isnan(state.since)
+        }
+        for (device_id, gate_id), state in self._gate_states.items():
+            if not state.active:  # idle gate trackers are dropped: this one is pending
+                pending[self._specs.gate(self._gates_by_id[gate_id], device_id).key] = state.since
+        return pending
+
+    def restore_pending(self, pending: dict[str, float]) -> list[str]:
+        """Resume delays that were running before a processor restart, so the raise comes when
+        it would have without the restart. A key that is not an idle condition of this session
+        (unknown, or active again) is skipped; returns the keys restored."""
+        restored = []
+        for key, since in pending.items():
+            if not math.isfinite(since):
+                continue
+            state = self._idle_condition(key)
+            if state is not None:
+                state.since = since
+                restored.append(key)
+        self.refresh_busy()
+        self.reported_pending = self.pending()
+        return restored
+
+    def _idle_condition(self, key: str) -> ConditionState | None:
+        name, _, subject = key.partition(":")
+        if subject:
+            if name not in self._gates_by_id or (subject, name) in self._gate_states:
+                return None
+            state = self._gate_states[subject, name] = ConditionState()
+            return state
+        for runtime in self._all_rules:
+            if runtime.spec.key == key:
+                return runtime.state if runtime.state.idle else None
         return None
 
     # ------------------------------------------------------------------ time
