@@ -32,6 +32,7 @@ from vigil.wire import (
     Reading,
     SessionBaseline,
     SessionDescriptor,
+    SessionPending,
 )
 from vigil.wire.payloads import Priority as WirePriority
 
@@ -107,17 +108,23 @@ class EngineEvaluator:
         self._gateways: dict[str, set[str]] = {}  # gateway -> sessions it serves
         self._profiles: dict[tuple[str, bytes], Profile] = {}
         self._restored_baselines: dict[str, SessionBaseline] = {}
+        self._restored_pending: dict[str, SessionPending] = {}
         self._fixed: list[tuple[str, SessionBaseline | None]] = []  # not yet in Decisions
 
     # ---------------------------------------------------------------- sessions and restore
 
     def restore(
-        self, states: Sequence[AlarmState], baselines: Sequence[SessionBaseline] = ()
+        self,
+        states: Sequence[AlarmState],
+        baselines: Sequence[SessionBaseline] = (),
+        pending: Sequence[SessionPending] = (),
     ) -> None:
         for state in states:
             self._restored.setdefault(state.session, []).append(state)
         for baseline in baselines:
             self._restored_baselines[baseline.session] = baseline
+        for delays in pending:
+            self._restored_pending[delays.session] = delays
 
     def _profile(self, descriptor: SessionDescriptor) -> Profile:
         # One Profile object per (profile, overrides): parsing and validating one costs ~2 ms,
@@ -166,6 +173,16 @@ class EngineEvaluator:
                 values = {Metric(k): v for k, v in baseline.values.items() if k in _ENGINE_CODES}
                 self._engine.restore_dose(session, baseline.dose_time, values)
                 info.dose_time, info.dosed = baseline.dose_time, True
+            delays = self._restored_pending.pop(session, None)
+            if delays is not None:
+                resumed = self._engine.restore_pending(session, dict(delays.pending))
+                if len(resumed) < len(delays.pending):
+                    log.warning(
+                        "session %s: %d of %d running delays could not be resumed",
+                        session,
+                        len(delays.pending) - len(resumed),
+                        len(delays.pending),
+                    )
         return info
 
     def _restore_one(self, state: AlarmState) -> None:
@@ -216,6 +233,7 @@ class EngineEvaluator:
         return Decisions(
             states=tuple(StateChange(session, a, None) for a in open_ids),
             baselines=((session, None),) if info.dosed else (),
+            pending=((session, None),),
         )
 
     def _mark_dose(self, session: str, info: _SessionInfo, now: float) -> list[engine.AlarmEvent]:
@@ -393,10 +411,24 @@ class EngineEvaluator:
                 episode.escalated = True
             touched.setdefault(event.alarm_id, event.session_id)
         fixed, self._fixed = tuple(self._fixed), []
+        pending = self._pending()
         if not wire:
-            return Decisions(baselines=fixed) if fixed else NO_DECISIONS
+            return Decisions(baselines=fixed, pending=pending) if fixed or pending else NO_DECISIONS
         return Decisions(
-            events=tuple(wire), states=tuple(self._states(touched, wire[-1].t)), baselines=fixed
+            events=tuple(wire),
+            states=tuple(self._states(touched, wire[-1].t)),
+            baselines=fixed,
+            pending=pending,
+        )
+
+    def _pending(self) -> tuple[tuple[str, SessionPending | None], ...]:
+        changes = self._engine.pending_changes()
+        if not changes:
+            return ()
+        now = self._clock.now()
+        return tuple(
+            (session, SessionPending(session=session, pending=delays, t=now) if delays else None)
+            for session, delays in changes
         )
 
     def _states(self, touched: dict[str, str], t: float) -> Iterable[StateChange]:

@@ -27,6 +27,7 @@ from vigil.wire import (
     Reading,
     ReadingBatch,
     SessionBaseline,
+    SessionPending,
 )
 from vigil.wire import SessionDescriptor as Session
 
@@ -45,9 +46,11 @@ class Decisions:
     results: tuple[CommandResult, ...] = ()
     # (session, baseline): publish retained; None clears it (the session ended)
     baselines: tuple[tuple[str, SessionBaseline | None], ...] = ()
+    # (session, its conditions waiting out a delay): publish retained; None clears it
+    pending: tuple[tuple[str, SessionPending | None], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.states or self.results or self.baselines)
+        return bool(self.events or self.states or self.results or self.baselines or self.pending)
 
 
 NO_DECISIONS = Decisions()
@@ -58,10 +61,13 @@ Live = tuple[ReadingBatch, Sequence[Reading], Columns | None]
 
 class Evaluator(Protocol):
     def restore(
-        self, states: Sequence[AlarmState], baselines: Sequence[SessionBaseline] = ()
+        self,
+        states: Sequence[AlarmState],
+        baselines: Sequence[SessionBaseline] = (),
+        pending: Sequence[SessionPending] = (),
     ) -> None:
-        """The retained alarm states and dose baselines of this instance's sessions, before
-        any other input."""
+        """The retained alarm states, dose baselines and running delays of this instance's
+        sessions, before any other input."""
 
     def on_session(self, session: Session) -> Decisions:
         """A session started or changed (profile, dose time, overrides) or ended."""

@@ -112,7 +112,7 @@ class Pipeline:
 
     def restore(self, found: Restored) -> None:
         """Before the main link starts: the retained alarm states and sessions of our shards."""
-        self._evaluator.restore(found.states, found.baselines)
+        self._evaluator.restore(found.states, found.baselines, found.pending)
         self._pending.extend(self._evaluator.on_session(session) for session in found.sessions)
 
     def attach(self, publish: Publish) -> None:
@@ -254,6 +254,9 @@ class Pipeline:
         for session, baseline in decisions.baselines:
             payload = b"" if baseline is None else encode(baseline)
             publish(topics.session_baseline(session), payload, qos=1, retain=True)
+        for session, delays in decisions.pending:
+            payload = b"" if delays is None else encode(delays)
+            publish(topics.session_pending(session), payload, qos=1, retain=True)
         if decisions.events:
             self._commit.stage([alarm_event_line(event) for event in decisions.events])
 

@@ -12,13 +12,21 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled, MqttLink
 from vigil.mqtt_settings import MqttSettings
-from vigil.wire import AlarmState, SessionBaseline, SessionDescriptor, Topics, shard_of
+from vigil.wire import (
+    AlarmState,
+    SessionBaseline,
+    SessionDescriptor,
+    SessionPending,
+    Topics,
+    shard_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,7 @@ class Restored:
     states: list[AlarmState]
     sessions: list[SessionDescriptor]
     baselines: list[SessionBaseline]
+    pending: list[SessionPending]
 
 
 class _Retained:
@@ -36,12 +45,16 @@ class _Retained:
     def __init__(self, topics: Topics, shards: frozenset[int]) -> None:
         self._shards = shards
         self._state_prefix = f"{topics.base}/alarms/"
+        self._sessions_prefix = f"{topics.base}/sessions/"
         self._states = msgspec.json.Decoder(AlarmState)
         self._sessions = msgspec.json.Decoder(SessionDescriptor)
         self._baselines = msgspec.json.Decoder(SessionBaseline)
+        self._pending = msgspec.json.Decoder(SessionPending)
+        # Each by topic: a later retained message, or an empty one, replaces it.
         self.states: dict[str, AlarmState] = {}
         self.sessions: dict[str, SessionDescriptor] = {}
         self.baselines: dict[str, SessionBaseline] = {}
+        self.pending: dict[str, SessionPending] = {}
         self.arrived = asyncio.Event()
 
     def handle(self, messages: Sequence[Inbound]) -> Handled:
@@ -50,25 +63,30 @@ class _Retained:
             self._keep(message.topic, message.payload)
         return Handled()
 
+    def _store(self, topic: str) -> tuple[msgspec.json.Decoder[Any], dict[str, Any]]:
+        if topic.startswith(self._state_prefix):
+            return self._states, self.states
+        # {base}/sessions/{session}[/baseline|/pending]: by level, since a session may be
+        # called "pending"
+        kind = topic.removeprefix(self._sessions_prefix).partition("/")[2]
+        if kind == "pending":
+            return self._pending, self.pending
+        if kind == "baseline":
+            return self._baselines, self.baselines
+        return self._sessions, self.sessions
+
     def _keep(self, topic: str, payload: bytes) -> None:
-        if not payload:
-            self.states.pop(topic, None)
+        decoder, store = self._store(topic)
+        if not payload:  # cleared while we collect
+            store.pop(topic, None)
             return
         try:
-            if topic.endswith("/baseline"):
-                baseline = self._baselines.decode(payload)
-                if shard_of(baseline.session) in self._shards:
-                    self.baselines[baseline.session] = baseline
-            elif topic.startswith(self._state_prefix):
-                state = self._states.decode(payload)
-                if shard_of(state.session) in self._shards:
-                    self.states[topic] = state
-            else:
-                session = self._sessions.decode(payload)
-                if shard_of(session.session) in self._shards:
-                    self.sessions[session.session] = session
+            message = decoder.decode(payload)
         except msgspec.DecodeError as err:
             log.warning("ignoring an unreadable retained message on %s: %s", topic, err)
+            return
+        if shard_of(message.session) in self._shards:
+            store[topic] = message
 
 
 async def collect_retained(  # noqa: PLR0913 - connection facts and the two time bounds
@@ -92,7 +110,12 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
     )
     async with link:
         await link.subscribe(
-            [topics.alarm_state("+", "+"), topics.session("+"), topics.session_baseline("+")]
+            [
+                topics.alarm_state("+", "+"),
+                topics.session("+"),
+                topics.session_baseline("+"),
+                topics.session_pending("+"),
+            ]
         )
         try:
             async with asyncio.timeout(max_s):
@@ -106,11 +129,12 @@ async def collect_retained(  # noqa: PLR0913 - connection facts and the two time
         except TimeoutError:
             log.warning("retained messages still arriving after %.0f s; starting anyway", max_s)
     states, sessions = list(found.states.values()), list(found.sessions.values())
-    baselines = list(found.baselines.values())
+    baselines, pending = list(found.baselines.values()), list(found.pending.values())
     log.info(
-        "restored %d active alarms, %d sessions, %d dose baselines",
+        "restored %d active alarms, %d sessions, %d dose baselines, %d sessions' running delays",
         len(states),
         len(sessions),
         len(baselines),
+        len(pending),
     )
-    return Restored(states=states, sessions=sessions, baselines=baselines)
+    return Restored(states=states, sessions=sessions, baselines=baselines, pending=pending)

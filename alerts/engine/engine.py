@@ -60,8 +60,6 @@ class AlarmEngine:
         # so `advance` visits only the sessions due, not every one: a tick over a thousand
         # sessions took ~3 ms, and every reading arriving meanwhile waited for it.
         self._ticking: dict[int, float] = {}
-        # Sessions whose pending conditions may have changed since `pending_changes`.
-        self._pending_watch: set[int] = set()
         self.table = SlotTable(capacity)
         self.invalid_rows = 0  # reading values skipped: non-finite time or value
         # numpy imports numpy.ma on the first unique() (~0.1 s): pay it now, not on the first
@@ -94,7 +92,6 @@ class AlarmEngine:
             raise SessionError(f"session {session_id} is not open")
         del self._by_slot[session.slot]
         self._dirty.discard(session.slot)
-        self._pending_watch.discard(session.slot)
         self._ticking.pop(session.slot, None)
         self.table.release(session.slot)
         self._unshare(session.compiled)
@@ -146,7 +143,6 @@ class AlarmEngine:
     def _touched(self, session: Session) -> None:
         """A session's readings or dose changed its state: refresh its batch flags, time it."""
         self._dirty.add(session.slot)
-        self._pending_watch.add(session.slot)
         self._watch(session)
 
     def _watch(self, session: Session) -> None:
@@ -300,13 +296,14 @@ class AlarmEngine:
         them (retained) with the decisions of the same input, so a restart can resume the
         delays (`restore_pending`)."""
         changes = []
-        for slot in sorted(self._pending_watch):
+        moved = self.table.pending_moved
+        for slot in sorted(moved):
             session = self._by_slot[slot]
             pending = session.pending()
             if pending != session.reported_pending:
                 session.reported_pending = pending
                 changes.append((session.session_id, pending))
-        self._pending_watch.clear()
+        moved.clear()
         return tuple(changes)
 
     # ------------------------------------------------------------------ queries

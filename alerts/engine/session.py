@@ -74,6 +74,7 @@ class Session:
         self._gate_states: dict[tuple[str, str], ConditionState] = {}
         # The pending conditions last handed out by `AlarmEngine.pending_changes`.
         self.reported_pending: dict[str, float] = {}
+        self._pending_moved = table.pending_moved
         self._gates_by_id = {gate.gate_id: gate for gate in compiled.profile.gates}
         profile = compiled.profile
         self._specs = SpecCatalog(profile)
@@ -100,7 +101,7 @@ class Session:
 
     # ------------------------------------------------------------------ readings
 
-    def on_row(  # noqa: PLR0913, PLR0917  # one flattened row, positional for speed
+    def on_row(  # noqa: C901, PLR0913, PLR0917  # one flattened row, inline and positional for speed
         self,
         device_id: str,
         code: int,
@@ -125,8 +126,11 @@ class Session:
                 self._collector.add(METRICS[code], t, value)
         for runtime in self._rules[code]:
             state = runtime.state
+            since = state.since  # a new or reset delay assigns a new object
             if gated:
                 state.distrust()
+                if state.since is not since:
+                    self._pending_moved.add(self.slot)
                 continue
             if runtime.kind is RuleKind.THRESHOLD:
                 signal, threshold = value, runtime.limit
@@ -137,8 +141,11 @@ class Session:
                 signal, threshold = derived
             transition = state.judge(runtime.condition, signal, t)
             if transition is not Transition.NONE:
+                self._pending_moved.add(self.slot)
                 trigger = Trigger(t, value, threshold, ReadingRef(device_id, seq, t))
                 self._transition(runtime.spec, transition, state.since, trigger, out)
+            elif state.since is not since:
+                self._pending_moved.add(self.slot)
 
     def _derived_signal(
         self, runtime: _RuleRuntime, code: int, value: float, t: float
@@ -201,7 +208,10 @@ class Session:
             if not flagged:
                 return
             state = self._gate_states[key] = ConditionState()
+        since = state.since
         transition = state.judge(gate.condition, 1.0 if flagged else 0.0, t)
+        if transition is not Transition.NONE or state.since is not since:
+            self._pending_moved.add(self.slot)
         if state.idle:
             del self._gate_states[key]
         if transition is Transition.NONE:

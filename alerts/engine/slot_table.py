@@ -35,6 +35,7 @@ class SlotTable:
         "last_seen_cells",
         "latest",
         "latest_cells",
+        "pending_moved",
         "quiet_high",
         "quiet_low",
         "rate",
@@ -54,6 +55,9 @@ class SlotTable:
         self.busy: npt.NDArray[np.bool_] = np.empty((0, METRIC_COUNT), dtype=bool)
         self.rate: npt.NDArray[np.bool_] = np.empty((0, METRIC_COUNT), dtype=bool)
         self.stale_active: npt.NDArray[np.bool_] = np.empty((0, METRIC_COUNT), dtype=bool)
+        # Slots whose conditions waiting out a delay may have changed: their sessions add
+        # themselves, `AlarmEngine.pending_changes` empties it.
+        self.pending_moved: set[int] = set()
         self._grow(max(capacity, 1))
 
     @property
@@ -107,4 +111,5 @@ class SlotTable:
         self.busy[slot] = True
         self.rate[slot] = False
         self.stale_active[slot] = False
+        self.pending_moved.discard(slot)
         heapq.heappush(self._free, slot)

@@ -138,10 +138,14 @@ def test_a_restart_anywhere_gives_the_uninterrupted_timeline(runs, data):
     expected = [[e for r in inputs(i) for e in straight.on_reading(r)] for i in range(len(steps))]
 
     before, retained = AlarmEngine(PROFILE), {}
+    vectorised, retained_too = AlarmEngine(PROFILE, vector_min_rows=0), {}
     for i in range(restart_at):
         for r in inputs(i):
             before.on_reading(r)
         published_pending(before, retained)
+        vectorised.on_batch(ReadingBatch.from_readings(inputs(i)))
+        published_pending(vectorised, retained_too)
+        assert retained_too == retained  # the batch path reports the same delays
     after = restarted(before, retained)
     resumed = [
         [e for r in inputs(i) for e in after.on_reading(r)] for i in range(restart_at, len(steps))

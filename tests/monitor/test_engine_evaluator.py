@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.clock import ManualClock
 from monitor.columns import columns_of
 from monitor.engine_evaluator import EngineEvaluator
 from monitor.evaluation import Decisions, Live, StateChange
@@ -300,6 +301,39 @@ def test_an_ended_session_clears_its_retained_baseline() -> None:
     evaluator.advance(T0 + 1)
     ended = evaluator.on_session(_session(dose_time=T0, ended=T0 + 10))
     assert ended.baselines == (("S-1", None),)
+
+
+def test_a_delay_running_at_a_restart_resumes_from_the_retained_pending_conditions() -> None:
+    first = EngineEvaluator("ketamine-home", clock=ManualClock(T0 + 9))
+    first.on_session(_session())
+    started = _feed(first, "S-1", _hr(0, 140))  # hr_high: >= 131 for 15 s
+    ((session, delays),) = started.pending
+    assert delays is not None
+    assert (session, delays.pending, delays.t) == ("S-1", {"hr_high": T0}, T0 + 9)
+    assert _feed(first, "S-1", *(_hr(s, 140) for s in range(1, 10))) == Decisions()
+
+    # Restarted: the delay resumes from T0, as if nothing had happened.
+    restarted = EngineEvaluator("ketamine-home")
+    restarted.restore([], [], [delays])
+    restarted.on_session(_session())
+    assert _feed(restarted, "S-1", *(_hr(s, 140) for s in range(10, 15))).events == ()
+    (raised,) = _feed(restarted, "S-1", _hr(15, 140)).events
+    assert (raised.kind, raised.rule, raised.t, raised.onset) == ("raised", "hr_high", T0 + 15, T0)
+
+    # Without it the delay starts over at the first reading after the restart.
+    forgetful = EngineEvaluator("ketamine-home")
+    forgetful.on_session(_session())
+    assert _feed(forgetful, "S-1", *(_hr(s, 140) for s in range(10, 16))).events == ()
+
+
+def test_pending_conditions_are_cleared_when_they_end_and_when_the_session_ends() -> None:
+    evaluator = EngineEvaluator("ketamine-home")
+    evaluator.on_session(_session())
+    assert [s for s, _ in _feed(evaluator, "S-1", _hr(0, 140)).pending] == ["S-1"]
+    assert _feed(evaluator, "S-1", _hr(1, 80)).pending == (("S-1", None),)
+    _feed(evaluator, "S-1", _hr(2, 140))
+    ended = evaluator.on_session(_session(ended=T0 + 10))
+    assert ended.pending == (("S-1", None),)
 
 
 _values = st.lists(

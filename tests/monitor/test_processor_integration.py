@@ -26,7 +26,16 @@ from monitor.storage.influx import InfluxSettings
 from vigil.mqtt_settings import MqttSettings
 from vigil.services.endpoints import InfluxEndpoint, MqttEndpoint
 from vigil.services.influxdb import InfluxDB
-from vigil.wire import AlarmEvent, AlarmState, DeadLetter, Reading, ReadingBatch, Topics, shard_of
+from vigil.wire import (
+    AlarmEvent,
+    AlarmState,
+    DeadLetter,
+    Reading,
+    ReadingBatch,
+    SessionPending,
+    Topics,
+    shard_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,12 +67,15 @@ def _influx(endpoint: InfluxEndpoint) -> InfluxSettings:
 
 @contextlib.asynccontextmanager
 async def _running(
-    settings: ProcessorSettings, on_stored: Callable[[ReadingBatch], None] | None = None
+    settings: ProcessorSettings,
+    on_stored: Callable[[ReadingBatch], None] | None = None,
+    profile: str = "peer-compat",
 ) -> AsyncIterator[Metrics]:
     metrics = Metrics()
     hooks = Hooks(on_stored=on_stored)
-    # The real engine with the peer's rule set: an alarm on the first reading past a limit.
-    evaluator = EngineEvaluator("peer-compat")
+    # The real engine; by default with the peer's rule set: an alarm on the first reading past
+    # a limit.
+    evaluator = EngineEvaluator(profile)
     task = asyncio.create_task(
         run_processor(settings, evaluator=evaluator, metrics=metrics, hooks=hooks)
     )
@@ -243,6 +255,45 @@ async def test_a_restart_restores_active_alarms_so_none_is_raised_twice(
         raised.alarm_id,
     )
     assert resolved.seq == 2
+
+
+async def test_a_delay_running_at_a_restart_raises_when_it_would_have_without_it(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    t0 = time.time() - 60
+
+    def tachycardia(seqs: range) -> ReadingBatch:  # ketamine-home hr_high: >= 131 for 15 s
+        return ReadingBatch(
+            gateway="gw-1", session=session, device="hr-1", kind="hr_strap",
+            readings=[Reading(seq=s, t=t0 + s, values={"hr": 140.0}) for s in seqs],
+        )  # fmt: skip
+
+    settings = _settings(mosquitto, _influx(influxdb), mqtt_root, tmp_path)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.subscribe(topics.alarm_events("+"), qos=1)
+        await watcher.subscribe(topics.session_pending(session), qos=1)
+        messages = aiter(watcher.messages)
+        async with _running(settings, profile="ketamine-home"):
+            await _publish(mosquitto.port, mqtt_root, [tachycardia(range(10))])
+            async with asyncio.timeout(10):
+                started = await anext(messages)
+        async with _running(settings, profile="ketamine-home"):  # the same instance, restarted
+            await _publish(mosquitto.port, mqtt_root, [tachycardia(range(10, 16))])
+            async with asyncio.timeout(10):
+                after = [await anext(messages), await anext(messages)]
+    delays = msgspec.json.decode(started.payload, type=SessionPending)
+    assert (str(started.topic), delays.pending) == (
+        topics.session_pending(session),
+        {"hr_high": t0},
+    )
+    by_topic = {str(m.topic): m.payload for m in after}
+    raised = msgspec.json.decode(by_topic[topics.alarm_events(session)], type=AlarmEvent)
+    assert (raised.kind, raised.rule, raised.onset, raised.t, raised.seq) == (
+        "raised", "hr_high", t0, t0 + 15, 15
+    )  # fmt: skip
+    assert by_topic[topics.session_pending(session)] == b""  # the delay is over: cleared
 
 
 async def test_two_instances_split_the_sessions_between_them(

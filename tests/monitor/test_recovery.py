@@ -11,12 +11,12 @@ import pytest
 from monitor.recovery import collect_retained
 from vigil.mqtt_settings import MqttSettings
 from vigil.services.endpoints import MqttEndpoint
-from vigil.wire import SessionBaseline, SessionDescriptor, Topics, shard_of
+from vigil.wire import SessionBaseline, SessionDescriptor, SessionPending, Topics, shard_of
 
 pytestmark = pytest.mark.integration
 
 
-async def test_sessions_and_dose_baselines_of_owned_shards_are_collected(
+async def test_sessions_baselines_and_running_delays_of_owned_shards_are_collected(
     mosquitto: MqttEndpoint, mqtt_root: str
 ) -> None:
     topics, now = Topics(mqtt_root), time.time()
@@ -25,11 +25,11 @@ async def test_sessions_and_dose_baselines_of_owned_shards_are_collected(
         next(
             f"{mqtt_root}-{i}"
             for i in range(100)
-            if shard_of(f"{mqtt_root}-{i}") != shard_of(f"{mqtt_root}-a")
+            if shard_of(f"{mqtt_root}-{i}") not in {shard_of(f"{mqtt_root}-a"), shard_of("pending")}
         ),
     )
     retained: list[tuple[str, bytes]] = []
-    for session in (ours, theirs):
+    for session in (ours, theirs, "pending"):  # a session may be called "pending"
         descriptor = SessionDescriptor(
             session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
             clinicians=[], started=now - 900, dose_time=now - 300,
@@ -37,9 +37,11 @@ async def test_sessions_and_dose_baselines_of_owned_shards_are_collected(
         baseline = SessionBaseline(
             session=session, dose_time=now - 300, values={"sbp": 121.0}, t=now
         )
+        delays = SessionPending(session=session, pending={"spo2_low": now - 5}, t=now)
         retained += [
             (topics.session(session), msgspec.json.encode(descriptor)),
             (topics.session_baseline(session), msgspec.json.encode(baseline)),
+            (topics.session_pending(session), msgspec.json.encode(delays)),
         ]
     retained.append((topics.session_baseline(f"{mqtt_root}-gone"), b"not json"))
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
@@ -49,7 +51,7 @@ async def test_sessions_and_dose_baselines_of_owned_shards_are_collected(
         found = await collect_retained(
             MqttSettings(host=mosquitto.host, port=mosquitto.port, root=mqtt_root),
             client_id=f"{mqtt_root}-restore",
-            shards=frozenset({shard_of(ours)}),
+            shards=frozenset({shard_of(ours), shard_of("pending")}),
             quiet_s=0.3,
             max_s=5,
         )
@@ -57,5 +59,10 @@ async def test_sessions_and_dose_baselines_of_owned_shards_are_collected(
         async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
             for topic, _ in retained:
                 await client.publish(topic, b"", qos=1, retain=True)
-    assert [s.session for s in found.sessions] == [ours]
-    assert [(b.session, b.values) for b in found.baselines] == [(ours, {"sbp": 121.0})]
+    assert sorted(s.session for s in found.sessions) == sorted([ours, "pending"])
+    assert sorted((b.session, b.values["sbp"]) for b in found.baselines) == sorted(
+        [(ours, 121.0), ("pending", 121.0)]
+    )
+    assert sorted((p.session, p.pending["spo2_low"]) for p in found.pending) == sorted(
+        [(ours, now - 5), ("pending", now - 5)]
+    )

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.wire import FLAGS, METRICS, Reading, ReadingBatch
+from vigil.wire import FLAGS, METRICS, Reading, ReadingBatch, SessionPending
 from vigil.wire.schemas import PAYLOAD_TYPES, SCHEMA_DIR, schema_text, stale
 
 GOOD = {
@@ -148,3 +148,25 @@ def test_schema_and_decoder_agree_on_arbitrary_objects(obj: dict[str, object]) -
 
 def test_schema_dir_is_inside_the_repository() -> None:
     assert Path(__file__).resolve().parents[2] / "docs" / "schemas" == SCHEMA_DIR
+
+
+alarm_keys = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,30}\Z")
+
+
+@given(
+    ids,
+    st.dictionaries(alarm_keys | st.sampled_from(["a/b", "", "x y", "#"]), st.floats(0, 4e9)),
+)
+def test_pending_delays_and_their_schema_agree(session: str, pending: dict[str, float]) -> None:
+    raw = msgspec.json.encode({"v": 1, "session": session, "pending": pending, "t": 1.0})
+    schema_ok = jsonschema.Draft202012Validator(_schema("session-pending")).is_valid(
+        json.loads(raw)
+    )
+    try:
+        decoded = msgspec.json.decode(raw, type=SessionPending)
+    except msgspec.ValidationError:
+        assert not schema_ok
+        assert set(pending) & {"a/b", "", "x y", "#"}
+    else:
+        assert schema_ok
+        assert decoded.pending == pending

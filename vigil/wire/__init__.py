@@ -22,6 +22,7 @@ from vigil.wire.payloads import (
     ReadingBatch,
     SessionBaseline,
     SessionDescriptor,
+    SessionPending,
 )
 from vigil.wire.topics import SHARDS, Topics, shard_of, valid_id
 
@@ -44,6 +45,7 @@ __all__ = [
     "ReadingBatch",
     "SessionBaseline",
     "SessionDescriptor",
+    "SessionPending",
     "Topics",
     "shard_of",
     "valid_id",

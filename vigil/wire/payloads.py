@@ -251,6 +251,17 @@ class SessionBaseline(_Payload, frozen=True, kw_only=True):
     t: Time
 
 
+class SessionPending(_Payload, frozen=True, kw_only=True):
+    """A session's alarm conditions waiting out their delay (retained; an empty payload when
+    none is): a restarted processor resumes the delays instead of starting them again."""
+
+    session: Id
+    # alarm key (the rule id, or `<gate>:<device>` for an artifact gate; the middle of an
+    # alarm id) -> the reading time the condition began
+    pending: dict[AlarmId, Time]
+    t: Time
+
+
 class DeadLetter(_Payload, frozen=True, kw_only=True):
     topic: str
     reason: str

@@ -16,6 +16,7 @@ PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
     "gateway-event": payloads.GatewayEvent,
     "session": payloads.SessionDescriptor,
     "session-baseline": payloads.SessionBaseline,
+    "session-pending": payloads.SessionPending,
     "alarm-event": payloads.AlarmEvent,
     "alarm-state": payloads.AlarmState,
     "command": payloads.Command,

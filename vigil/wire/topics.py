@@ -55,6 +55,9 @@ class Topics:
     def session_baseline(self, session: str) -> str:
         return f"{self.base}/sessions/{session}/baseline"
 
+    def session_pending(self, session: str) -> str:
+        return f"{self.base}/sessions/{session}/pending"
+
     def alarm_events(self, session: str) -> str:
         return f"{self.base}/alarms/{session}/events"
 
