@@ -175,7 +175,7 @@ class EngineEvaluator:
                 info.dose_time, info.dosed = baseline.dose_time, True
             delays = self._restored_pending.pop(session, None)
             if delays is not None:
-                resumed = self._engine.restore_pending(session, dict(delays.pending))
+                resumed = self._engine.restore_pending(session, delays.pending)
                 if len(resumed) < len(delays.pending):
                     log.warning(
                         "session %s: %d of %d running delays could not be resumed",

@@ -306,12 +306,11 @@ class Session:
                 state = self._gate_states[subject, name] = ConditionState()
                 state.restore_active(since)
             return self._specs.gate(gate, subject)
-        for runtimes in self._rules:
-            for runtime in runtimes:
-                if runtime.spec.key == key:
-                    if present:
-                        runtime.state.restore_active(since)
-                    return runtime.spec
+        runtime = self._rule(key)
+        if runtime is not None:
+            if present:
+                runtime.state.restore_active(since)
+            return runtime.spec
         for code, metric in enumerate(METRICS):
             if name == f"stale_{metric}" and math.isfinite(self.compiled.stale_after_s[code]):
                 self._table.stale_active[self.slot, code] = present
@@ -338,25 +337,29 @@ class Session:
         for key, since in pending.items():
             if not math.isfinite(since):
                 continue
-            state = self._idle_condition(key)
+            state = self._resumable(key)
             if state is not None:
                 state.since = since
                 restored.append(key)
-        self.refresh_busy()
-        self.reported_pending = self.pending()
+        # What is retained, not what was resumed: a key skipped here must be published away,
+        # or the next restart would resume it (from a stale time) again.
+        self.reported_pending = dict(pending)
+        self._pending_moved.add(self.slot)
         return restored
 
-    def _idle_condition(self, key: str) -> ConditionState | None:
+    def _resumable(self, key: str) -> ConditionState | None:
+        """The idle condition tracker of `key` (a gate's is created), None if there is none."""
         name, _, subject = key.partition(":")
         if subject:
             if name not in self._gates_by_id or (subject, name) in self._gate_states:
                 return None
             state = self._gate_states[subject, name] = ConditionState()
             return state
-        for runtime in self._all_rules:
-            if runtime.spec.key == key:
-                return runtime.state if runtime.state.idle else None
-        return None
+        runtime = self._rule(key)
+        return runtime.state if runtime is not None and runtime.state.idle else None
+
+    def _rule(self, key: str) -> _RuleRuntime | None:
+        return next((r for r in self._all_rules if r.spec.key == key), None)
 
     # ------------------------------------------------------------------ time
 

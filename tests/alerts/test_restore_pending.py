@@ -94,6 +94,8 @@ def test_an_active_condition_is_not_made_pending():
         published_pending(before, retained)
     after = restarted(before, {"S1": {"spo2_low": T0 + 3}})  # stale: the alarm is open now
     assert after.pending("S1") == {}
+    # The stale entry is published away, or the next restart would resume it again.
+    assert after.pending_changes() == (("S1", {}),)
     assert [e for t in range(16, 30) for e in after.on_reading(spo2(t, 89))] == []
 
 
