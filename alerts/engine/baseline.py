@@ -19,23 +19,36 @@ _MAX_BUFFERED = 10_000
 class BaselineCollector:
     """Buffers pre-dose readings of the metrics that need a baseline."""
 
-    __slots__ = ("_buffers", "_settings")
+    __slots__ = ("_buffers", "_restored", "_settings")
 
     def __init__(self, settings: BaselineSettings, metrics: Iterable[Metric]) -> None:
         self._settings = settings
         self._buffers: dict[Metric, deque[tuple[float, float]]] = {
             metric: deque(maxlen=_MAX_BUFFERED) for metric in metrics
         }
+        self._restored = False
+
+    @property
+    def metrics(self) -> frozenset[Metric]:
+        return frozenset(self._buffers)
 
     def add(self, metric: Metric, t: float, value: float) -> None:
         self._buffers[metric].append((t, value))
+
+    def add_restored(self, metric: Metric, t: float, value: float) -> None:
+        """A reading collected before a processor restart (read back from storage). The
+        broker may deliver it again after the restart, so `fix` counts equal (t, value)
+        pairs once from then on."""
+        self._buffers[metric].append((t, value))
+        self._restored = True
 
     def fix(self, dose_t: float) -> dict[Metric, float]:
         """The baselines at a dose given at `dose_t`; the buffers are released."""
         low = dose_t - self._settings.window_s
         baselines: dict[Metric, float] = {}
         for metric, buffer in self._buffers.items():
-            values = [value for t, value in buffer if low <= t < dose_t]
+            pairs = dict.fromkeys(buffer) if self._restored else buffer
+            values = [value for t, value in pairs if low <= t < dose_t]
             if len(values) >= self._settings.min_readings:
                 baselines[metric] = statistics.median(values)
         self._buffers = {}

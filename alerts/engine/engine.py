@@ -280,6 +280,21 @@ class AlarmEngine:
         session.restore_dose(t, baselines)
         self._touched(session)
 
+    def collecting(self, session_id: str) -> tuple[frozenset[Metric], float] | None:
+        """(metrics, window_s) of the pre-dose readings an open session's baseline still
+        needs, None when it needs none (dose marked, or no baseline in its profile)."""
+        return self._open(session_id).collecting()
+
+    def restore_collected(
+        self, session_id: str, rows: Iterable[tuple[Metric, float, float, int]]
+    ) -> int:
+        """Pre-dose readings (metric, t, value, quality bits) of an open session from before a
+        processor restart, read back from storage: the baseline fixed at the dose is then
+        the one an uninterrupted processor would have fixed. Without them it comes from the
+        readings after the restart only, or is missing and rise rules stay silent. Call
+        before the session's other inputs; returns how many readings joined."""
+        return self._open(session_id).restore_collected(rows)
+
     def restore_pending(self, session_id: str, pending: dict[str, float]) -> list[str]:
         """Delays that were running in a session before a processor restart (alarm key ->
         the time its condition began, from `pending_changes`): a condition that still holds

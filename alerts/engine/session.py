@@ -3,6 +3,7 @@
 Reported-state technical alarms live in `technical.py`, alarm specs in `specs.py`."""
 
 import math
+from collections.abc import Iterable
 
 from alerts.engine.baseline import BaselineCollector, gate_breaches
 from alerts.engine.compiled import CompiledGate, CompiledProfile, CompiledRule
@@ -279,6 +280,35 @@ class Session:
         self.refresh_busy()
 
     # ------------------------------------------------------------------ restart
+
+    def collecting(self) -> tuple[frozenset[Metric], float] | None:
+        """(metrics, window_s) of the pre-dose readings the baseline still needs; None once
+        the dose is marked or when the profile takes no baseline."""
+        metrics = self._collector.metrics
+        if self.dose_t is not None or not metrics:
+            return None
+        return metrics, self.compiled.profile.baseline.window_s
+
+    def restore_collected(self, rows: Iterable[tuple[Metric, float, float, int]]) -> int:
+        """Pre-dose readings (metric, t, value, quality bits) from before a processor restart:
+        those the live path would have collected (a baseline metric, finite, not gated by
+        its artifact gates) join the baseline. Returns how many did."""
+        if self.dose_t is not None:
+            return 0
+        masks = self.compiled.gate_mask_by_metric
+        added = 0
+        for metric, t, value, bits in rows:
+            code = METRIC_CODES.get(metric)
+            if (
+                code is None
+                or not self._collects[code]
+                or bits & masks[code]
+                or not (math.isfinite(t) and math.isfinite(value))
+            ):
+                continue
+            self._collector.add_restored(METRICS[code], t, value)
+            added += 1
+        return added
 
     def restore(self, alarm: RestoredAlarm) -> bool:
         """Reopen an episode from before a processor restart and make its condition active
