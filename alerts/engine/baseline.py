@@ -37,8 +37,8 @@ class BaselineCollector:
 
     def add_restored(self, metric: Metric, t: float, value: float) -> None:
         """A reading collected before a processor restart (read back from storage). The
-        broker may deliver it again after the restart, so `fix` counts equal (t, value)
-        pairs once from then on."""
+        broker may deliver it again after the restart, so `fix` counts readings with equal
+        values in the same microsecond (storage keeps time to the microsecond) once."""
         self._buffers[metric].append((t, value))
         self._restored = True
 
@@ -47,12 +47,19 @@ class BaselineCollector:
         low = dose_t - self._settings.window_s
         baselines: dict[Metric, float] = {}
         for metric, buffer in self._buffers.items():
-            pairs = dict.fromkeys(buffer) if self._restored else buffer
+            pairs = _once_each(buffer) if self._restored else buffer
             values = [value for t, value in pairs if low <= t < dose_t]
             if len(values) >= self._settings.min_readings:
                 baselines[metric] = statistics.median(values)
         self._buffers = {}
         return baselines
+
+
+def _once_each(buffer: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    first: dict[tuple[int, float], float] = {}
+    for t, value in buffer:
+        first.setdefault((round(t * 1e6), value), t)
+    return [(t, value) for (_, value), t in first.items()]
 
 
 def gate_breaches(

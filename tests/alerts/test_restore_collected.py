@@ -18,9 +18,9 @@ def cuff(t: float, sbp: float, dbp: float, **kwargs: object) -> Reading:
 
 
 def stored_rows(readings: list[Reading]) -> list[tuple[Metric, float, float, int]]:
-    """What storage gives back for the readings: one row per metric value."""
+    """What storage gives back for the readings: one row per metric value, time to the µs."""
     return [
-        (metric, r.t, value, flag_bits(r.contact, r.flags))
+        (metric, round(r.t * 1e6) / 1e6, value, flag_bits(r.contact, r.flags))
         for r in readings
         for metric, value in r.values.items()
     ]
@@ -61,9 +61,10 @@ def test_without_them_the_baseline_is_the_readings_after_the_restart_only():
 
 def test_a_reading_both_read_back_and_redelivered_counts_once():
     restarted = fresh()
-    rows = stored_rows([cuff(0, 120, 80), cuff(300, 130, 90)])
+    rows = stored_rows([cuff(0, 120, 80), cuff(300.0000004, 130, 90)])
     restarted.restore_collected("S1", rows)
-    restarted.on_reading(cuff(300, 130, 90))  # unacknowledged at the crash: the broker resends
+    # Unacknowledged at the crash: the broker resends it, with its time below the microsecond.
+    restarted.on_reading(cuff(300.0000004, 130, 90))
     restarted.on_reading(cuff(600, 131, 91))
     restarted.on_dose(DOSE)
     assert restarted.baselines("S1") == {Metric.SBP: 130.0, Metric.DBP: 90.0}
