@@ -20,7 +20,14 @@ from alerts.errors import AlertsError
 from alerts.profiles import METRIC_CODES, Metric, Profile, apply_overrides, bundled_profile
 from monitor.clock import Clock, SystemClock
 from monitor.columns import Columns
-from monitor.evaluation import NO_DECISIONS, Decisions, Live, StateChange
+from monitor.evaluation import (
+    NO_DECISIONS,
+    Decisions,
+    HistoryRequest,
+    Live,
+    StateChange,
+    StoredValue,
+)
 from vigil.wire import (
     AlarmEvent,
     AlarmState,
@@ -184,6 +191,33 @@ class EngineEvaluator:
                         len(delays.pending),
                     )
         return info
+
+    def history_requests(self, now: float) -> list[HistoryRequest]:
+        requests = []
+        for session, info in self._sessions.items():
+            needed = self._engine.collecting(session)
+            if needed is None:
+                continue
+            metrics, window_s = needed
+            # The baseline is fixed over [dose - window, dose); before the dose time is known,
+            # the window ending now holds what it may need.
+            dose = info.dose_time if info.dose_time is not None else now
+            start, stop = dose - window_s, min(dose, now)
+            if start < stop:
+                requests.append(
+                    HistoryRequest(session, tuple(sorted(m.value for m in metrics)), start, stop)
+                )
+        return requests
+
+    def restore_history(self, session: str, values: Sequence[StoredValue]) -> int:
+        if session not in self._sessions:
+            return 0
+        rows = [
+            (Metric(v.metric), v.t, v.value, engine.flag_bits(v.contact, v.flags))
+            for v in values
+            if v.metric in _ENGINE_CODES
+        ]
+        return self._engine.restore_collected(session, rows)
 
     def _restore_one(self, state: AlarmState) -> None:
         acknowledged = state.state == "acknowledged"

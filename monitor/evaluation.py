@@ -53,6 +53,27 @@ class Decisions:
         return bool(self.events or self.states or self.results or self.baselines or self.pending)
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    """The stored readings of `metrics` (wire names) of one session with start <= t < stop."""
+
+    session: str
+    metrics: tuple[str, ...]
+    start: float
+    stop: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """One metric value of one stored reading, with what its artifact gates look at."""
+
+    metric: str
+    t: float
+    value: float
+    contact: bool | None
+    flags: tuple[str, ...]
+
+
 NO_DECISIONS = Decisions()
 # One message's live readings (never duplicates, never historical): the batch they came in,
 # the readings, and the same readings as columns when they are the whole batch and plain.
@@ -68,6 +89,14 @@ class Evaluator(Protocol):
     ) -> None:
         """The retained alarm states, dose baselines and running delays of this instance's
         sessions, before any other input."""
+
+    def history_requests(self, now: float) -> Sequence[HistoryRequest]:
+        """After `restore` and the restored sessions: the stored readings that the sessions'
+        baselines still need (those not yet dosed), to be read back from storage."""
+
+    def restore_history(self, session: str, values: Sequence[StoredValue]) -> int:
+        """A session's stored readings, as asked for by `history_requests`, before its other
+        inputs; returns how many joined its baseline."""
 
     def on_session(self, session: Session) -> Decisions:
         """A session started or changed (profile, dose time, overrides) or ended."""

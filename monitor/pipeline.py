@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import msgspec
@@ -24,7 +24,7 @@ from monitor.admission import Admission
 from monitor.clock import Clock
 from monitor.columns import columns_of
 from monitor.commit import GroupCommit
-from monitor.evaluation import Decisions, Evaluator, Live
+from monitor.evaluation import Decisions, Evaluator, HistoryRequest, Live, StoredValue
 from monitor.metrics import Metrics
 from monitor.mqtt_codec import Inbound
 from monitor.mqtt_consumer import Handled
@@ -114,6 +114,14 @@ class Pipeline:
         """Before the main link starts: the retained alarm states and sessions of our shards."""
         self._evaluator.restore(found.states, found.baselines, found.pending)
         self._pending.extend(self._evaluator.on_session(session) for session in found.sessions)
+
+    def history_requests(self) -> Sequence[HistoryRequest]:
+        """After `restore`: the stored readings the restored sessions' baselines still need."""
+        return self._evaluator.history_requests(self._clock.now())
+
+    def restore_history(self, history: Mapping[str, Sequence[StoredValue]]) -> int:
+        """Those readings, read back; returns how many joined a baseline."""
+        return sum(self._evaluator.restore_history(s, values) for s, values in history.items())
 
     def attach(self, publish: Publish) -> None:
         """A (new) MQTT link is up: publish through it, first what restoring decided."""

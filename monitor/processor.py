@@ -13,6 +13,7 @@ acknowledged, the link disconnects, and the journal is shipped to InfluxDB withi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from monitor.mqtt_consumer import MqttLink, Publication
 from monitor.pipeline import Pipeline
 from monitor.recovery import collect_retained
 from monitor.settings import ProcessorSettings
+from monitor.storage.history import read_history
 from monitor.storage.influx import InfluxWriter
 from monitor.storage.journal import Journal
 from monitor.storage.shipper import Shipper, backoff_s
@@ -115,7 +117,13 @@ async def run_processor(  # noqa: PLR0913 - collaborators are injected, all opti
                 )
             tasks.create_task(
                 _consume(
-                    settings, pipeline, commit=commit, metrics=metrics, hooks=hooks, clock=clock
+                    settings,
+                    pipeline,
+                    shipper=shipper,
+                    commit=commit,
+                    metrics=metrics,
+                    hooks=hooks,
+                    clock=clock,
                 )
             )
     finally:
@@ -138,6 +146,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
     settings: ProcessorSettings,
     pipeline: Pipeline,
     *,
+    shipper: Shipper,
     commit: GroupCommit,
     metrics: Metrics,
     hooks: Hooks,
@@ -159,6 +168,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
                     connect_timeout_s=settings.connect_timeout_s,
                 )
                 pipeline.restore(found)
+                await _read_back_baselines(settings, pipeline, shipper)
             restored = True
             await _one_link(
                 settings,
@@ -175,6 +185,32 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
             delay = backoff_s(attempt, base_s=0.5, cap_s=5.0)
             log.warning("MQTT: %s; retrying in %.1f s", err, delay)
             await asyncio.sleep(delay)
+
+
+async def _read_back_baselines(
+    settings: ProcessorSettings, pipeline: Pipeline, shipper: Shipper
+) -> None:
+    """The pre-dose readings of restored sessions not yet dosed, from InfluxDB, so that their
+    baselines are the ones an uninterrupted processor would fix (`monitor.storage.history`).
+    What the previous run left in the spill is shipped first (the shipper starts on it at once)."""
+    requests = pipeline.history_requests()
+    if not requests:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.restore_max_s
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(deadline):
+            await shipper.caught_up()
+    history = await read_history(
+        settings.influx, requests, timeout_s=max(1.0, deadline - loop.time())
+    )
+    joined = pipeline.restore_history(history)
+    log.info(
+        "read back %d pre-dose readings of %d of %d sessions for their baselines",
+        joined,
+        len(history),
+        len(requests),
+    )
 
 
 async def _one_link(  # noqa: PLR0913

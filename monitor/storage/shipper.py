@@ -62,6 +62,7 @@ class Shipper:
         self.on_shipped: Callable[[], None] | None = None  # the spill shrank
         self._wake = asyncio.Event()
         self._full = asyncio.Event()
+        self._shipped = asyncio.Event()
         # (journal end after an append, loop time of it); what is in the journal already when
         # the shipper starts (a restart) counts as old.
         self._appended: deque[tuple[Position, float]] = deque([(journal.written, -math.inf)])
@@ -137,9 +138,16 @@ class Shipper:
                 log.warning("InfluxDB writes recovered after %d failed attempts", attempt)
             break
         self._journal.commit(chunk.end)
+        self._shipped.set()
         if self.on_shipped:
             self.on_shipped()
         return True
+
+    async def caught_up(self) -> None:
+        """Return once the journal holds nothing unshipped (while `run` ships it)."""
+        while self._journal.backlog_bytes > 0:
+            self._shipped.clear()
+            await self._shipped.wait()
 
     async def drain(self) -> None:
         """Ship everything in the journal (on shutdown; the caller bounds it with a timeout)."""

@@ -46,10 +46,14 @@ def test_readings_before_the_restart_make_the_same_baseline():
     for r in after:
         restarted.on_reading(r)
     restarted.on_dose(DOSE)
-    assert restarted.baselines("S1") == uninterrupted.baselines("S1") == {
-        Metric.SBP: 123.0,
-        Metric.DBP: 81.5,
-    }
+    assert (
+        restarted.baselines("S1")
+        == uninterrupted.baselines("S1")
+        == {
+            Metric.SBP: 123.0,
+            Metric.DBP: 81.5,
+        }
+    )
 
 
 def test_without_them_the_baseline_is_the_readings_after_the_restart_only():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from monitor.clock import ManualClock
 from monitor.columns import columns_of
 from monitor.engine_evaluator import EngineEvaluator
-from monitor.evaluation import Decisions, Live, StateChange
+from monitor.evaluation import Decisions, HistoryRequest, Live, StateChange, StoredValue
 from vigil.wire import (
     AlarmState,
     Command,
@@ -357,3 +357,43 @@ def test_plain_readings_decide_the_same_from_columns_as_from_readings(
         assert by_columns.on_live([_live(batch)]) == by_readings.on_live(
             [(batch, batch.readings, None)]
         )
+
+
+def test_a_restart_before_the_dose_asks_for_the_window_its_baseline_still_needs() -> None:
+    now = T0 + 900
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    restarted.on_session(_session(session="S-1", dose_time=T0 + 1200))  # dose ahead
+    restarted.on_session(_session(session="S-2", dose_time=T0 + 600))  # due while we were down
+    restarted.on_session(_session(session="S-3"))  # no dose time yet
+    restarted.on_session(_session(session="S-4", profile="peer-compat"))  # takes no baseline
+    window, metrics = 1800.0, ("dbp", "hr", "sbp")  # ketamine-home: 30 min; rise and gate
+    assert restarted.history_requests(now) == [
+        HistoryRequest("S-1", metrics, T0 + 1200 - window, now),
+        HistoryRequest("S-2", metrics, T0 + 600 - window, T0 + 600),
+        HistoryRequest("S-3", metrics, now - window, now),
+    ]
+    restarted.advance(T0 + 601)  # S-2's dose is marked: it needs nothing more
+    assert [r.session for r in restarted.history_requests(now)] == ["S-1", "S-3"]
+
+
+def test_readings_read_back_after_a_restart_make_the_uninterrupted_baseline() -> None:
+    dosed = _session(devices=["bp-1"], dose_time=T0 + 600)
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    restarted.on_session(dosed)
+    stored = [
+        StoredValue("sbp", T0 + 100, 118.0, None, ()),
+        StoredValue("dbp", T0 + 100, 78.0, None, ()),
+        StoredValue("sbp", T0 + 400, 122.0, None, ()),
+        StoredValue("sbp", T0 + 450, 190.0, None, ("cuff_loose",)),  # gated: left out
+        StoredValue("cuff_pressure", T0 + 400, 40.0, None, ()),  # stored only
+        StoredValue("spo2", T0 + 400, 97.0, True, ()),  # no baseline of SpO2
+    ]
+    assert restarted.restore_history("S-1", stored) == 3
+    assert restarted.restore_history("S-9", stored) == 0  # not a session of ours
+    ((_, baseline),) = restarted.advance(T0 + 601).baselines
+    assert baseline is not None
+    assert baseline.values == {"sbp": 120.0, "dbp": 78.0}
+    surge = _cuff("S-1", _bp(2, 165, T0 + 2400))
+    assert _rises(restarted.on_live([_live(surge)])) == ["sbp_rise"]

@@ -32,6 +32,8 @@ from vigil.wire import (
     DeadLetter,
     Reading,
     ReadingBatch,
+    SessionBaseline,
+    SessionDescriptor,
     SessionPending,
     Topics,
     shard_of,
@@ -294,6 +296,64 @@ async def test_a_delay_running_at_a_restart_raises_when_it_would_have_without_it
         "raised", "hr_high", t0, t0 + 15, 15
     )  # fmt: skip
     assert by_topic[topics.session_pending(session)] == b""  # the delay is over: cleared
+
+
+async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    now = time.time()
+    descriptor = SessionDescriptor(
+        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
+        clinicians=["C-1"], started=now - 900, dose_time=now + 6,
+    )  # fmt: skip
+
+    def cuff(seq: int, t: float, sbp: float, dbp: float) -> ReadingBatch:
+        return ReadingBatch(
+            gateway="gw-1", session=session, device="bp-1", kind="bp_cuff",
+            readings=[Reading(seq=seq, t=t, values={"sbp": sbp, "dbp": dbp})],
+        )  # fmt: skip
+
+    influx = _influx(influxdb)
+    settings = _settings(mosquitto, influx, mqtt_root, tmp_path)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.publish(
+            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
+        )
+        await watcher.subscribe(topics.session_baseline(session), qos=1)
+        await watcher.subscribe(topics.alarm_events(session), qos=1)
+        messages = aiter(watcher.messages)
+        async with _running(settings, profile="ketamine-home"):  # two cuff cycles, then a crash
+            await _publish(
+                mosquitto.port,
+                mqtt_root,
+                [cuff(1, now - 600, 106, 70), cuff(2, now - 300, 114, 74)],
+            )
+            assert await _wait_count(influx, "vitals", mqtt_root, 2, 10) == 2
+        events: list[AlarmEvent] = []
+
+        async def next_baseline() -> SessionBaseline:
+            async with asyncio.timeout(15):
+                async for message in messages:
+                    if str(message.topic) == topics.session_baseline(session):
+                        return msgspec.json.decode(message.payload, type=SessionBaseline)
+                    events.append(msgspec.json.decode(message.payload, type=AlarmEvent))
+            raise AssertionError("no baseline")
+
+        async with _running(settings, profile="ketamine-home"):  # restarted before the dose
+            baseline = await next_baseline()  # fixed at the dose
+            await _publish(mosquitto.port, mqtt_root, [cuff(3, now + 2400, 155, 80)])
+            async with asyncio.timeout(10):
+                while not any(e.rule == "sbp_rise" for e in events):
+                    message = await anext(messages)
+                    events.append(msgspec.json.decode(message.payload, type=AlarmEvent))
+        # Leave no retained session behind for later tests on this broker.
+        await watcher.publish(topics.session(session), b"", qos=1, retain=True)
+    assert (baseline.dose_time, baseline.values) == (now + 6, {"sbp": 110.0, "dbp": 72.0})
+    raised = {e.rule for e in events if e.kind == "raised"}
+    assert "sbp_rise" in raised  # +45 mmHg; without the baseline, unnoticed:
+    assert not raised & {"sbp_elevated", "sbp_severe"}  # 155 is under every absolute limit
 
 
 async def test_two_instances_split_the_sessions_between_them(

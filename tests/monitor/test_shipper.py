@@ -106,3 +106,21 @@ async def test_lines_from_before_a_restart_leave_without_lingering(tmp_path: Pat
     await _written(writer)
     assert writer.writes[0][0] - started < 1
     await _stop(task)
+
+
+async def test_caught_up_returns_once_what_a_previous_run_left_is_shipped(tmp_path: Path) -> None:
+    earlier = Journal(tmp_path / "j")
+    earlier.append(LINE * 100)
+    earlier.close()
+    journal, writer = Journal(tmp_path / "j"), _Writer()
+    shipper = Shipper(journal, writer, Metrics(), batch_bytes=1024, linger_s=30.0)
+    waiting = asyncio.create_task(shipper.caught_up())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # nothing ships until the shipper runs
+    task = await _running(shipper)
+    async with asyncio.timeout(5):
+        await waiting
+    assert journal.backlog_bytes == 0
+    assert sum(size for _, size in writer.writes) == len(LINE) * 100
+    await asyncio.wait_for(shipper.caught_up(), 1)  # nothing left: at once
+    await _stop(task)

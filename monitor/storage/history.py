@@ -1,0 +1,104 @@
+"""Pre-dose readings read back from InfluxDB after a restart (docs/processor.md, Restart
+recovery).
+
+A session's baseline is the median of its readings in the window before the dose, held in
+the processor's memory until the dose is marked. A restart before the dose would lose them:
+the baseline would come from the readings after the restart only (with a cuff every few
+minutes, often none, and rise rules would stay silent for the whole session). So a restarted
+processor reads them back from the `vitals` measurement, where every reading is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+
+from monitor.evaluation import HistoryRequest, StoredValue
+from monitor.storage.influx import InfluxSettings
+from monitor.storage.points import MEASUREMENT
+
+log = logging.getLogger(__name__)
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def history_flux(bucket: str, request: HistoryRequest) -> str:
+    """One row per stored reading: its metric fields, contact and flags. Historical readings
+    (replayed from a device's memory) never drive live alarms or baselines: left out."""
+    fields = [*request.metrics, "contact", "flags", "historical"]
+    field_test = " or ".join(f"r._field == {_string(name)}" for name in fields)
+    start_ns, stop_ns = round(request.start * 1e6) * 1000, round(request.stop * 1e6) * 1000
+    return (
+        f"from(bucket: {_string(bucket)})"
+        f" |> range(start: time(v: {start_ns}), stop: time(v: {stop_ns}))"
+        f" |> filter(fn: (r) => r._measurement == {_string(MEASUREMENT)}"
+        f" and r.session == {_string(request.session)})"
+        f" |> filter(fn: (r) => {field_test})"
+        ' |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
+    )
+
+
+def stored_values(row: dict[str, Any], metrics: Sequence[str]) -> list[StoredValue]:
+    """The values of one pivoted row; none when the reading was historical."""
+    if row.get("historical") is True:
+        return []
+    stamp = row["_time"]
+    t = ((stamp - _EPOCH) // _MICROSECOND) / 1e6
+    contact = row.get("contact")
+    flags = row.get("flags")
+    return [
+        StoredValue(
+            metric=metric,
+            t=t,
+            value=float(value),
+            contact=contact if isinstance(contact, bool) else None,
+            flags=tuple(flags.split(",")) if isinstance(flags, str) and flags else (),
+        )
+        for metric in metrics
+        if isinstance(value := row.get(metric), int | float) and not isinstance(value, bool)
+    ]
+
+
+async def read_history(
+    settings: InfluxSettings, requests: Sequence[HistoryRequest], *, timeout_s: float
+) -> dict[str, list[StoredValue]]:
+    """The stored values of each request's session, in time order. Within `timeout_s` in all:
+    a session not read by then (InfluxDB down or slow) is logged and left out, and its baseline
+    comes from the readings after the restart, as it would without this."""
+    found: dict[str, list[StoredValue]] = {}
+    if not requests:
+        return found
+    async with InfluxDBClientAsync(
+        url=settings.url, token=settings.token, org=settings.org, timeout=timeout_s * 1000
+    ) as client:
+        query = client.query_api()
+        try:
+            async with asyncio.timeout(timeout_s):
+                for request in requests:
+                    tables = await query.query(history_flux(settings.bucket, request))
+                    rows = sorted(
+                        (record.values for table in tables for record in table.records),
+                        key=lambda row: row["_time"],
+                    )
+                    found[request.session] = [
+                        value for row in rows for value in stored_values(row, request.metrics)
+                    ]
+        except Exception as err:  # noqa: BLE001 - any failure leaves the rest as without history
+            missed = [r.session for r in requests if r.session not in found]
+            log.warning(
+                "could not read the pre-dose readings of %d sessions back from InfluxDB (%r); "
+                "their baselines come from the readings after the restart",
+                len(missed),
+                err,
+            )
+    return found

@@ -1,0 +1,111 @@
+"""Pre-dose readings read back from InfluxDB after a restart: the rows, the query, and the real
+server (what is written comes back; a server that is down costs a warning, not the start)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+
+import pytest
+
+from monitor.evaluation import HistoryRequest, StoredValue
+from monitor.storage.history import history_flux, read_history, stored_values
+from monitor.storage.influx import InfluxSettings, InfluxWriter
+from monitor.storage.points import batch_lines
+from vigil.services.endpoints import InfluxEndpoint
+from vigil.wire import Reading, ReadingBatch
+
+T = dt.datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=dt.UTC)
+T_S = 1_796_119_200.123456
+
+
+def test_a_row_gives_one_value_per_requested_metric_with_its_quality() -> None:
+    row = {"_time": T, "sbp": 121.0, "dbp": 79.0, "flags": "cuff_loose,body_movement"}
+    assert stored_values(row, ("dbp", "hr", "sbp")) == [
+        StoredValue("dbp", T_S, 79.0, None, ("cuff_loose", "body_movement")),
+        StoredValue("sbp", T_S, 121.0, None, ("cuff_loose", "body_movement")),
+    ]
+    assert stored_values({"_time": T, "hr": 70.0, "contact": False}, ("hr",)) == [
+        StoredValue("hr", T_S, 70.0, False, ())
+    ]
+
+
+def test_historical_rows_and_non_numbers_give_nothing() -> None:
+    assert stored_values({"_time": T, "hr": 70.0, "historical": True}, ("hr",)) == []
+    assert stored_values({"_time": T, "hr": None, "sbp": True}, ("hr", "sbp")) == []
+
+
+def test_the_query_quotes_what_it_is_given() -> None:
+    request = HistoryRequest('S"1\\', ("sbp",), 1.5, 2.000001)
+    flux = history_flux('b"ucket', request)
+    assert 'from(bucket: "b\\"ucket")' in flux
+    assert 'r.session == "S\\"1\\\\"' in flux
+    assert "range(start: time(v: 1500000000), stop: time(v: 2000001000))" in flux
+    assert 'r._field == "sbp" or r._field == "contact"' in flux
+
+
+@pytest.mark.integration
+async def test_what_was_stored_comes_back_in_time_order(influxdb: InfluxEndpoint) -> None:
+    settings = InfluxSettings(
+        url=influxdb.url, org=influxdb.org, bucket=influxdb.bucket, token=influxdb.token
+    )
+    session, t0 = f"hist-{uuid.uuid4().hex[:8]}", time.time() - 600
+
+    def batch(device: str, kind: str, readings: list[Reading]) -> ReadingBatch:
+        return ReadingBatch(
+            gateway="gw-1", session=session, device=device, kind=kind, readings=readings
+        )  # type: ignore[arg-type]
+
+    cuff = batch(
+        "bp-1",
+        "bp_cuff",
+        [
+            Reading(seq=1, t=t0 + 300.0000004, values={"sbp": 122.0, "dbp": 81.0}),
+            Reading(seq=2, t=t0 + 0.5, values={"sbp": 118.0}, flags=("cuff_loose",)),
+        ],
+    )
+    strap = batch(
+        "hr-1",
+        "hr_strap",
+        [
+            Reading(seq=7, t=t0 + 100, values={"hr": 71.0}, contact=False),
+            Reading(seq=8, t=t0 + 200, values={"hr": 72.0}, historical=True),
+            Reading(seq=9, t=t0 - 60, values={"hr": 73.0}),  # before the window
+        ],
+    )
+    other = ReadingBatch(  # another session, whose name starts with this one's
+        gateway="gw-1", session=f"{session}x", device="hr-2", kind="hr_strap",
+        readings=[Reading(seq=1, t=t0 + 100, values={"hr": 99.0})],
+    )  # fmt: skip
+    writer = InfluxWriter(settings)
+    try:
+        await writer.write([*batch_lines(cuff), *batch_lines(strap), *batch_lines(other)])
+    finally:
+        await writer.close()
+
+    request = HistoryRequest(session, ("dbp", "hr", "sbp"), t0, t0 + 600)
+    found = await read_history(settings, [request], timeout_s=10)
+    t300 = round((t0 + 300.0000004) * 1e6) / 1e6
+    assert found == {
+        session: [
+            StoredValue("sbp", round((t0 + 0.5) * 1e6) / 1e6, 118.0, None, ("cuff_loose",)),
+            StoredValue("hr", round((t0 + 100) * 1e6) / 1e6, 71.0, False, ()),
+            StoredValue("dbp", t300, 81.0, None, ()),
+            StoredValue("sbp", t300, 122.0, None, ()),
+        ]
+    }
+
+
+async def test_a_server_that_is_down_costs_a_warning_within_the_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        found = await read_history(settings, [HistoryRequest("S1", ("hr",), 0, 1)], timeout_s=2)
+    assert found == {}
+    assert time.monotonic() - started < 5
+    assert "could not read the pre-dose readings of 1 sessions" in caplog.text
+    assert "S1" not in caplog.text  # no session ids in logs
