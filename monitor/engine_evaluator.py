@@ -243,9 +243,18 @@ class EngineEvaluator:
             log.warning("session %s: alarm %s could not be restored", state.session, state.alarm_id)
 
     def on_session(self, session: SessionDescriptor) -> Decisions:
+        return self._on_session(session, session.started)
+
+    def reopen(self, session: SessionDescriptor, now: float) -> Decisions:
+        # When each metric was last seen before the restart is not known: counting the deadman
+        # from the session's start would call every metric stale at the first tick (a cuff
+        # read 5 minutes ago, in a session an hour old) until its next reading.
+        return self._on_session(session, max(session.started, now))
+
+    def _on_session(self, session: SessionDescriptor, watched_from: float) -> Decisions:
         if session.ended is not None:
             return self._end(session.session)
-        info = self._open(session.session, session.started, self._profile(session))
+        info = self._open(session.session, watched_from, self._profile(session))
         info.devices.update(session.devices)
         if session.dose_time != info.dose_time and not info.dosed:
             info.dose_time = session.dose_time

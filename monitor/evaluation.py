@@ -101,6 +101,10 @@ class Evaluator(Protocol):
     def on_session(self, session: Session) -> Decisions:
         """A session started or changed (profile, dose time, overrides) or ended."""
 
+    def reopen(self, session: Session, now: float) -> Decisions:
+        """A session found retained at start (after `restore`): as `on_session`, but data
+        gaps count from `now` at the earliest, since what arrived before is not known."""
+
     def on_live(self, groups: Sequence[Live]) -> Decisions:
         """New, live readings of several messages, in arrival order (one socket read)."""
 

@@ -113,7 +113,8 @@ class Pipeline:
     def restore(self, found: Restored) -> None:
         """Before the main link starts: the retained alarm states and sessions of our shards."""
         self._evaluator.restore(found.states, found.baselines, found.pending)
-        self._pending.extend(self._evaluator.on_session(session) for session in found.sessions)
+        now = self._clock.now()
+        self._pending.extend(self._evaluator.reopen(session, now) for session in found.sessions)
 
     def history_requests(self) -> Sequence[HistoryRequest]:
         """After `restore`: the stored readings the restored sessions' baselines still need."""

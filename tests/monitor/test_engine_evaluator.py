@@ -397,3 +397,22 @@ def test_readings_read_back_after_a_restart_make_the_uninterrupted_baseline() ->
     assert baseline.values == {"sbp": 120.0, "dbp": 78.0}
     surge = _cuff("S-1", _bp(2, 165, T0 + 2400))
     assert _rises(restarted.on_live([_live(surge)])) == ["sbp_rise"]
+
+
+def test_a_reopened_session_counts_data_gaps_from_the_restart() -> None:
+    now = T0 + 3600  # an hour into the session; the cuff read 5 minutes ago
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    restarted.reopen(_session(devices=["bp-1", "oxi-1"]), now)
+    assert restarted.advance(now + 1).events == ()  # not "every metric stale" at once
+
+    def stale(at: float) -> list[str]:
+        return sorted(e.rule for e in restarted.advance(at).events if e.kind == "raised")
+
+    assert stale(now + 30) == ["stale_pr", "stale_spo2"]  # 30 s without a reading since
+    assert stale(now + 1200) == ["stale_sbp"]
+
+    # A session that is new to a running processor counts from its start, as before.
+    live = EngineEvaluator()
+    live.on_session(_session(devices=["bp-1", "oxi-1"]))
+    assert "stale_sbp" in [e.rule for e in live.advance(now).events]
