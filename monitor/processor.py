@@ -38,6 +38,8 @@ from vigil.wire import ReadingBatch, Topics
 
 log = logging.getLogger(__name__)
 
+SPILL_WAIT_S = 2.0
+
 
 __all__ = ["Hooks", "ProcessorSettings", "run_processor"]
 
@@ -192,14 +194,16 @@ async def _read_back_baselines(
 ) -> None:
     """The pre-dose readings of restored sessions not yet dosed, from InfluxDB, so that their
     baselines are the ones an uninterrupted processor would fix (`monitor.storage.history`).
-    What the previous run left in the spill is shipped first (the shipper starts on it at once)."""
+    What the previous run left in the spill is shipped first (the shipper starts on it at
+    once), for at most `SPILL_WAIT_S`: a spill that does not go out that fast means InfluxDB is
+    down or behind, and alarms must not wait for it."""
     requests = pipeline.history_requests()
     if not requests:
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.restore_max_s
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout_at(deadline):
+        async with asyncio.timeout(min(SPILL_WAIT_S, settings.restore_max_s)):
             await shipper.caught_up()
     history = await read_history(
         settings.influx, requests, timeout_s=max(1.0, deadline - loop.time())

@@ -356,6 +356,30 @@ async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
     assert not raised & {"sbp_elevated", "sbp_severe"}  # 155 is under every absolute limit
 
 
+async def test_influxdb_down_at_a_restart_costs_the_read_back_not_the_start(
+    mosquitto: MqttEndpoint, mqtt_root: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    descriptor = SessionDescriptor(
+        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
+        clinicians=["C-1"], started=time.time() - 900, dose_time=time.time() + 600,
+    )  # fmt: skip
+    down = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
+    settings = _settings(mosquitto, down, mqtt_root, tmp_path)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+        await client.publish(
+            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
+        )
+        try:
+            started = time.monotonic()
+            async with _running(settings, profile="ketamine-home"):
+                assert time.monotonic() - started < 6
+        finally:
+            await client.publish(topics.session(session), b"", qos=1, retain=True)
+    assert "could not read the pre-dose readings of 1 sessions back" in caplog.text
+
+
 async def test_two_instances_split_the_sessions_between_them(
     mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
 ) -> None:
