@@ -416,3 +416,18 @@ def test_a_reopened_session_counts_data_gaps_from_the_restart() -> None:
     live = EngineEvaluator()
     live.on_session(_session(devices=["bp-1", "oxi-1"]))
     assert "stale_sbp" in [e.rule for e in live.advance(now).events]
+
+
+def test_a_device_state_waiting_out_its_delay_resumes_from_its_retained_report() -> None:
+    # device_disconnected: 30 s. The retained status carries its own time, so a restart
+    # 10 s into the delay raises at the same second an uninterrupted processor would.
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    restarted.reopen(_session(devices=["hr-1"]), T0 + 10)
+    status = DeviceStatus(
+        gateway="gw-1", session="S-1", device="hr-1", kind="hr_strap", state="disconnected", t=T0
+    )
+    assert restarted.on_status(status).events == ()
+    assert restarted.advance(T0 + 29).events == ()
+    (raised,) = restarted.advance(T0 + 30).events
+    assert (raised.rule, raised.onset, raised.t) == ("device_disconnected", T0, T0 + 30)
