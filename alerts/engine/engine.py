@@ -9,7 +9,7 @@ same events and ids.
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -278,6 +278,22 @@ class AlarmEngine:
         the pre-dose readings are gone."""
         session = self._open(session_id)
         session.restore_dose(t, baselines)
+        self._touched(session)
+
+    def watched(self, session_id: str) -> dict[Metric, float]:
+        """Metric -> `after_s` of each metric the deadman watches in an open session."""
+        return self._open(session_id).watched()
+
+    def restore_last_seen(
+        self, session_id: str, seen: Mapping[Metric, float], *, started_t: float, not_before: float
+    ) -> None:
+        """When each watched metric of a reopened session was last seen before a processor
+        restart (read back from storage; absent: not since `started_t`, the session's start).
+        A metric is then called stale at `last seen + after_s`, as without the restart, but
+        not before `not_before`: until then readings sent during the outage may still be on
+        their way. Without it the deadman counts from the reopening (`open_session`)."""
+        session = self._open(session_id)
+        session.restore_last_seen(seen, started_t=started_t, not_before=not_before)
         self._touched(session)
 
     def collecting(self, session_id: str) -> tuple[frozenset[Metric], float] | None:

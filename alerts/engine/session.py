@@ -3,7 +3,7 @@
 Reported-state technical alarms live in `technical.py`, alarm specs in `specs.py`."""
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from alerts.engine.baseline import BaselineCollector, gate_breaches
 from alerts.engine.compiled import CompiledGate, CompiledProfile, CompiledRule
@@ -280,6 +280,28 @@ class Session:
         self.refresh_busy()
 
     # ------------------------------------------------------------------ restart
+
+    def watched(self) -> dict[Metric, float]:
+        """Metric -> `after_s` of each metric the deadman watches."""
+        return {
+            METRICS[code]: after_s
+            for code, after_s in enumerate(self.compiled.stale_after_s)
+            if math.isfinite(after_s)
+        }
+
+    def restore_last_seen(
+        self, seen: Mapping[Metric, float], *, started_t: float, not_before: float
+    ) -> None:
+        """When each watched metric was last seen before a restart (from storage; a metric
+        not in `seen` was not seen since `started_t`): it is called stale at its true time,
+        but not before `not_before`, which leaves the broker time to deliver what arrived
+        while the processor was down."""
+        row = self._table.last_seen[self.slot]
+        for metric, after_s in self.watched().items():
+            last = seen.get(metric, started_t)
+            if not math.isfinite(last):
+                last = started_t
+            row[METRIC_CODES[metric]] = max(last, started_t, not_before - after_s)
 
     def collecting(self) -> tuple[frozenset[Metric], float] | None:
         """(metrics, window_s) of the pre-dose readings the baseline still needs; None once
