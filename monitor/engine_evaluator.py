@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -87,6 +87,7 @@ class _Episode:
 
 @dataclass(slots=True)
 class _SessionInfo:
+    started: float = -math.inf
     dose_time: float | None = None
     dosed: bool = False
     devices: set[str] = field(default_factory=set)
@@ -192,6 +193,29 @@ class EngineEvaluator:
                     )
         return info
 
+    def last_seen_request(self, now: float) -> tuple[tuple[str, ...], float] | None:
+        windows: dict[str, float] = {}
+        for session in self._sessions:
+            for metric, after_s in self._engine.watched(session).items():
+                windows[metric.value] = max(after_s, windows.get(metric.value, 0.0))
+        if not windows:
+            return None
+        return tuple(sorted(windows)), now - max(windows.values())
+
+    def restore_last_seen(self, seen: Mapping[tuple[str, str], float], not_before: float) -> int:
+        by_session: dict[str, dict[Metric, float]] = {}
+        for (session, metric), t in seen.items():
+            if session in self._sessions and metric in _ENGINE_CODES:
+                by_session.setdefault(session, {})[Metric(metric)] = t
+        for session, info in self._sessions.items():
+            self._engine.restore_last_seen(
+                session,
+                by_session.get(session, {}),
+                started_t=info.started,
+                not_before=not_before,
+            )
+        return len(by_session)
+
     def history_requests(self, now: float) -> list[HistoryRequest]:
         requests = []
         for session, info in self._sessions.items():
@@ -255,6 +279,7 @@ class EngineEvaluator:
         if session.ended is not None:
             return self._end(session.session)
         info = self._open(session.session, watched_from, self._profile(session))
+        info.started = session.started
         info.devices.update(session.devices)
         if session.dose_time != info.dose_time and not info.dosed:
             info.dose_time = session.dose_time

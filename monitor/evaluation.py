@@ -11,7 +11,7 @@ The real engine (`alerts/engine`) is adapted behind this protocol (`engine_evalu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -89,6 +89,15 @@ class Evaluator(Protocol):
     ) -> None:
         """The retained alarm states, dose baselines and running delays of this instance's
         sessions, before any other input."""
+
+    def last_seen_request(self, now: float) -> tuple[tuple[str, ...], float] | None:
+        """After `restore` and the restored sessions: the metrics whose last-seen times the
+        deadman needs and since when, to be read back from storage (None: none)."""
+
+    def restore_last_seen(self, seen: Mapping[tuple[str, str], float], not_before: float) -> int:
+        """(session, metric) -> time of its latest stored reading, as asked for: the deadman
+        calls each metric stale on time, but not before `not_before`; returns the number of
+        restored sessions with any."""
 
     def history_requests(self, now: float) -> Sequence[HistoryRequest]:
         """After `restore` and the restored sessions: the stored readings that the sessions'

@@ -116,6 +116,15 @@ class Pipeline:
         now = self._clock.now()
         self._pending.extend(self._evaluator.reopen(session, now) for session in found.sessions)
 
+    def last_seen_request(self) -> tuple[tuple[str, ...], float] | None:
+        """After `restore`: the metrics whose last-seen times the deadman needs, and since."""
+        return self._evaluator.last_seen_request(self._clock.now())
+
+    def restore_last_seen(self, seen: Mapping[tuple[str, str], float], grace_s: float) -> int:
+        """Those times, read back (no metric stale within `grace_s` from now); returns the
+        number of sessions with any."""
+        return self._evaluator.restore_last_seen(seen, self._clock.now() + grace_s)
+
     def history_requests(self) -> Sequence[HistoryRequest]:
         """After `restore`: the stored readings the restored sessions' baselines still need."""
         return self._evaluator.history_requests(self._clock.now())

@@ -30,7 +30,7 @@ from monitor.mqtt_consumer import MqttLink, Publication
 from monitor.pipeline import Pipeline
 from monitor.recovery import collect_retained
 from monitor.settings import ProcessorSettings
-from monitor.storage.history import read_history
+from monitor.storage.history import read_history, read_last_seen
 from monitor.storage.influx import InfluxWriter
 from monitor.storage.journal import Journal
 from monitor.storage.shipper import Shipper, backoff_s
@@ -170,7 +170,7 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
                     connect_timeout_s=settings.connect_timeout_s,
                 )
                 pipeline.restore(found)
-                await _read_back_baselines(settings, pipeline, shipper)
+                await _read_back(settings, pipeline, shipper)
             restored = True
             await _one_link(
                 settings,
@@ -189,32 +189,42 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
             await asyncio.sleep(delay)
 
 
-async def _read_back_baselines(
-    settings: ProcessorSettings, pipeline: Pipeline, shipper: Shipper
-) -> None:
-    """The pre-dose readings of restored sessions not yet dosed, from InfluxDB, so that their
-    baselines are the ones an uninterrupted processor would fix (`monitor.storage.history`).
-    What the previous run left in the spill is shipped first (the shipper starts on it at
-    once), for at most `SPILL_WAIT_S`: a spill that does not go out that fast means InfluxDB is
-    down or behind, and alarms must not wait for it."""
+async def _read_back(settings: ProcessorSettings, pipeline: Pipeline, shipper: Shipper) -> None:
+    """What the restored sessions' alarms need from before the restart, from InfluxDB
+    (`monitor.storage.history`): when each watched metric was last seen, so the deadman calls
+    it stale on time, and the pre-dose readings of sessions not yet dosed, so their baselines
+    are the ones an uninterrupted processor would fix. What the previous run left in the spill
+    is shipped first (the shipper starts on it at once), for at most `SPILL_WAIT_S`: a spill
+    that does not go out that fast means InfluxDB is down or behind, and alarms must not wait
+    for it. Whatever InfluxDB cannot answer within `restore_max_s` in all is logged and left
+    as it would be without this."""
+    last_seen = pipeline.last_seen_request()
     requests = pipeline.history_requests()
-    if not requests:
+    if last_seen is None and not requests:
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.restore_max_s
+
+    def remaining() -> float:
+        return max(1.0, deadline - loop.time())
+
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(min(SPILL_WAIT_S, settings.restore_max_s)):
             await shipper.caught_up()
-    history = await read_history(
-        settings.influx, requests, timeout_s=max(1.0, deadline - loop.time())
-    )
-    joined = pipeline.restore_history(history)
-    log.info(
-        "read back %d pre-dose readings of %d of %d sessions for their baselines",
-        joined,
-        len(history),
-        len(requests),
-    )
+    if last_seen is not None:
+        metrics, since = last_seen
+        seen = await read_last_seen(settings.influx, metrics, since, timeout_s=remaining())
+        if seen is not None:
+            sessions = pipeline.restore_last_seen(seen, settings.restart_stale_grace_s)
+            log.info("read back last-seen times of %d sessions", sessions)
+    if requests:
+        history = await read_history(settings.influx, requests, timeout_s=remaining())
+        log.info(
+            "read back %d pre-dose readings of %d of %d sessions for their baselines",
+            pipeline.restore_history(history),
+            len(history),
+            len(requests),
+        )
 
 
 async def _one_link(  # noqa: PLR0913

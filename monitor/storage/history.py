@@ -1,11 +1,15 @@
-"""Pre-dose readings read back from InfluxDB after a restart (docs/processor.md, Restart
-recovery).
+"""What a restarted processor reads back from InfluxDB (docs/processor.md, Restart recovery).
 
-A session's baseline is the median of its readings in the window before the dose, held in
-the processor's memory until the dose is marked. A restart before the dose would lose them:
-the baseline would come from the readings after the restart only (with a cuff every few
-minutes, often none, and rise rules would stay silent for the whole session). So a restarted
-processor reads them back from the `vitals` measurement, where every reading is stored.
+Pre-dose readings: a session's baseline is the median of its readings in the window before
+the dose, held in the processor's memory until the dose is marked. A restart before the dose
+would lose them: the baseline would come from the readings after the restart only (with a
+cuff every few minutes, often none, and rise rules would stay silent for the whole session).
+
+Last-seen times: the deadman calls a metric stale `after_s` after its last reading (20 min for
+a cuff). Without them a reopened session's deadman counts from the restart, and a cuff that
+fell silent before it is noticed up to 20 minutes late.
+
+Both come from the `vitals` measurement, where every reading is stored.
 """
 
 from __future__ import annotations
@@ -52,8 +56,7 @@ def stored_values(row: dict[str, Any], metrics: Sequence[str]) -> list[StoredVal
     """The values of one pivoted row; none when the reading was historical."""
     if row.get("historical") is True:
         return []
-    stamp = row["_time"]
-    t = ((stamp - _EPOCH) // _MICROSECOND) / 1e6
+    t = _seconds(row["_time"])
     contact = row.get("contact")
     flags = row.get("flags")
     return [
@@ -67,6 +70,51 @@ def stored_values(row: dict[str, Any], metrics: Sequence[str]) -> list[StoredVal
         for metric in metrics
         if isinstance(value := row.get(metric), int | float) and not isinstance(value, bool)
     ]
+
+
+def last_seen_flux(bucket: str, metrics: Sequence[str], start: float) -> str:
+    """The time of the latest stored reading of each (session, metric) since `start`."""
+    field_test = " or ".join(f"r._field == {_string(name)}" for name in metrics)
+    return (
+        f"from(bucket: {_string(bucket)})"
+        f" |> range(start: time(v: {round(start * 1e6) * 1000}))"
+        f" |> filter(fn: (r) => r._measurement == {_string(MEASUREMENT)} and ({field_test}))"
+        " |> last()"
+        ' |> group(columns: ["session", "_field"])'
+        ' |> max(column: "_time")'
+        ' |> keep(columns: ["session", "_field", "_time"])'
+    )
+
+
+async def read_last_seen(
+    settings: InfluxSettings, metrics: Sequence[str], start: float, *, timeout_s: float
+) -> dict[tuple[str, str], float] | None:
+    """(session, metric) -> the time of its latest stored reading since `start`, for every
+    session in the bucket; None (logged) when InfluxDB does not answer within `timeout_s`."""
+    try:
+        async with (
+            asyncio.timeout(timeout_s),
+            InfluxDBClientAsync(
+                url=settings.url, token=settings.token, org=settings.org, timeout=timeout_s * 1000
+            ) as client,
+        ):
+            tables = await client.query_api().query(last_seen_flux(settings.bucket, metrics, start))
+    except Exception as err:  # noqa: BLE001 - any failure leaves the deadman as without this
+        log.warning(
+            "could not read last-seen times back from InfluxDB (%r); "
+            "the deadman counts from the restart",
+            err,
+        )
+        return None
+    return {
+        (record.values["session"], record.values["_field"]): _seconds(record.values["_time"])
+        for table in tables
+        for record in table.records
+    }
+
+
+def _seconds(stamp: dt.datetime) -> float:
+    return ((stamp - _EPOCH) // _MICROSECOND) / 1e6
 
 
 async def read_history(

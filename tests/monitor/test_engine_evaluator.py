@@ -431,3 +431,34 @@ def test_a_device_state_waiting_out_its_delay_resumes_from_its_retained_report()
     assert restarted.advance(T0 + 29).events == ()
     (raised,) = restarted.advance(T0 + 30).events
     assert (raised.rule, raised.onset, raised.t) == ("device_disconnected", T0, T0 + 30)
+
+
+def test_a_restart_asks_for_last_seen_times_over_the_longest_stale_window() -> None:
+    now = T0 + 3600
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    assert restarted.last_seen_request(now) is None  # no session, nothing to ask
+    restarted.reopen(_session(devices=["bp-1", "oxi-1"]), now)
+    assert restarted.last_seen_request(now) == (("pr", "sbp", "spo2"), now - 1200)
+
+
+def test_last_seen_times_read_back_make_the_deadman_exact_after_the_grace() -> None:
+    now = T0 + 3600
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    restarted.reopen(_session(devices=["bp-1", "oxi-1"]), now)
+    seen = {
+        ("S-1", "sbp"): now - 1100,  # the cuff's next cycle never came
+        ("S-1", "spo2"): now - 2,
+        ("S-1", "pr"): now - 2,
+        ("S-1", "cuff_pressure"): now - 1100,  # stored only: ignored
+        ("S-9", "sbp"): now - 5000,  # not a session of this instance
+    }
+    assert restarted.restore_last_seen(seen, not_before=now + 30) == 1
+
+    def raised(at: float) -> list[tuple[str, float]]:
+        return [(e.rule, e.onset) for e in restarted.advance(at).events if e.kind == "raised"]
+
+    assert raised(now + 29) == []
+    assert raised(now + 30) == [("stale_spo2", now + 30), ("stale_pr", now + 30)]  # the grace
+    assert raised(now + 100) == [("stale_sbp", now + 100)]  # not at now + 1200

@@ -11,7 +11,13 @@ import uuid
 import pytest
 
 from monitor.evaluation import HistoryRequest, StoredValue
-from monitor.storage.history import history_flux, read_history, stored_values
+from monitor.storage.history import (
+    history_flux,
+    last_seen_flux,
+    read_history,
+    read_last_seen,
+    stored_values,
+)
 from monitor.storage.influx import InfluxSettings, InfluxWriter
 from monitor.storage.points import batch_lines
 from vigil.services.endpoints import InfluxEndpoint
@@ -44,6 +50,67 @@ def test_the_query_quotes_what_it_is_given() -> None:
     assert 'r.session == "S\\"1\\\\"' in flux
     assert "range(start: time(v: 1500000000), stop: time(v: 2000001000))" in flux
     assert 'r._field == "sbp" or r._field == "contact"' in flux
+
+
+def test_the_last_seen_query_takes_the_latest_per_session_and_metric() -> None:
+    flux = last_seen_flux("b", ("pr", "sbp"), 1.5)
+    assert "range(start: time(v: 1500000000))" in flux
+    assert '(r._field == "pr" or r._field == "sbp")' in flux
+    assert flux.index("last()") < flux.index('group(columns: ["session", "_field"])')
+    assert flux.index('group(columns: ["session", "_field"])') < flux.index('max(column: "_time")')
+
+
+@pytest.mark.integration
+async def test_the_latest_reading_of_each_session_and_metric_comes_back(
+    influxdb: InfluxEndpoint,
+) -> None:
+    settings = InfluxSettings(
+        url=influxdb.url, org=influxdb.org, bucket=influxdb.bucket, token=influxdb.token
+    )
+    session, t0 = f"seen-{uuid.uuid4().hex[:8]}", time.time() - 600
+    lines = [
+        *batch_lines(
+            ReadingBatch(
+                gateway="gw-1",
+                session=session,
+                device="bp-1",
+                kind="bp_cuff",
+                readings=[
+                    Reading(seq=1, t=t0, values={"sbp": 120.0, "dbp": 80.0}),
+                    Reading(seq=2, t=t0 + 300.25, values={"sbp": 121.0, "dbp": 81.0}),
+                ],
+            )
+        ),
+        *batch_lines(
+            ReadingBatch(  # a second device measuring the same metric, later
+                gateway="gw-1",
+                session=session,
+                device="bp-2",
+                kind="bp_cuff",
+                readings=[Reading(seq=1, t=t0 + 400.5, values={"sbp": 119.0})],
+            )
+        ),
+    ]
+    writer = InfluxWriter(settings)
+    try:
+        await writer.write(lines)
+    finally:
+        await writer.close()
+    seen = await read_last_seen(settings, ("dbp", "sbp", "spo2"), t0 - 1, timeout_s=10)
+    assert seen is not None
+    assert {k: v for k, v in seen.items() if k[0] == session} == {
+        (session, "sbp"): round((t0 + 400.5) * 1e6) / 1e6,
+        (session, "dbp"): round((t0 + 300.25) * 1e6) / 1e6,
+    }
+
+
+async def test_last_seen_from_a_server_that_is_down_is_none_and_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
+    with caplog.at_level(logging.WARNING):
+        assert await read_last_seen(settings, ("hr",), 0, timeout_s=2) is None
+    assert "the deadman counts from the restart" in caplog.text
 
 
 @pytest.mark.integration

@@ -22,7 +22,8 @@ from monitor.engine_evaluator import EngineEvaluator
 from monitor.metrics import Metrics
 from monitor.processor import Hooks, run_processor
 from monitor.settings import ProcessorSettings, Role, instance_shards
-from monitor.storage.influx import InfluxSettings
+from monitor.storage.influx import InfluxSettings, InfluxWriter
+from monitor.storage.points import batch_lines
 from vigil.mqtt_settings import MqttSettings
 from vigil.services.endpoints import InfluxEndpoint, MqttEndpoint
 from vigil.services.influxdb import InfluxDB
@@ -354,6 +355,53 @@ async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
     raised = {e.rule for e in events if e.kind == "raised"}
     assert "sbp_rise" in raised  # +45 mmHg; without the baseline, unnoticed:
     assert not raised & {"sbp_elevated", "sbp_severe"}  # 155 is under every absolute limit
+
+
+async def test_a_cuff_silent_before_a_restart_is_called_stale_on_time(
+    mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
+) -> None:
+    topics = Topics(mqtt_root)
+    session = f"{mqtt_root}-S1"
+    now = time.time()
+    last_cuff = now - 1195  # ketamine-home: sbp is stale 1,200 s after its last reading
+    descriptor = SessionDescriptor(
+        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
+        clinicians=["C-1"], started=now - 3600, dose_time=now - 1800,
+    )  # fmt: skip
+    influx = _influx(influxdb)
+    writer = InfluxWriter(influx)
+    try:  # what the processor stored before it went down
+        await writer.write(
+            batch_lines(
+                ReadingBatch(
+                    gateway="gw-1",
+                    session=session,
+                    device="bp-1",
+                    kind="bp_cuff",
+                    readings=[Reading(seq=9, t=last_cuff, values={"sbp": 120.0, "dbp": 80.0})],
+                )
+            )
+        )
+    finally:
+        await writer.close()
+    settings = _settings(mosquitto, influx, mqtt_root, tmp_path, restart_stale_grace_s=1.0)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
+        await watcher.publish(
+            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
+        )
+        await watcher.subscribe(topics.alarm_events(session), qos=1)
+        try:
+            async with _running(settings, profile="ketamine-home"):
+                async with asyncio.timeout(15):
+                    async for message in watcher.messages:
+                        event = msgspec.json.decode(message.payload, type=AlarmEvent)
+                        if event.rule == "stale_sbp":
+                            break
+        finally:
+            await watcher.publish(topics.session(session), b"", qos=1, retain=True)
+    # At last_cuff + 1,200 s, within seconds of the restart; without the read-back it would
+    # have come 1,200 s after the restart.
+    assert (event.kind, round(event.onset, 3)) == ("raised", round(last_cuff + 1200, 3))
 
 
 async def test_influxdb_down_at_a_restart_costs_the_read_back_not_the_start(
