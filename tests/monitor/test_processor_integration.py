@@ -299,40 +299,52 @@ async def test_a_delay_running_at_a_restart_raises_when_it_would_have_without_it
     assert by_topic[topics.session_pending(session)] == b""  # the delay is over: cleared
 
 
+def _cuff(session: str, seq: int, t: float, sbp: float, dbp: float) -> ReadingBatch:
+    return ReadingBatch(
+        gateway="gw-1", session=session, device="bp-1", kind="bp_cuff",
+        readings=[Reading(seq=seq, t=t, values={"sbp": sbp, "dbp": dbp})],
+    )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def _cuff_session(
+    client: aiomqtt.Client, root: str, *, started: float, dose_time: float
+) -> AsyncIterator[str]:
+    """A ketamine-home session with one cuff, retained (as `vigil session start` leaves it)
+    while the block runs, cleared after it so that later tests on this broker do not see it."""
+    topics, session = Topics(root), f"{root}-S1"
+    descriptor = SessionDescriptor(
+        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
+        clinicians=["C-1"], started=started, dose_time=dose_time,
+    )  # fmt: skip
+    await client.publish(
+        topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
+    )
+    try:
+        yield session
+    finally:
+        await client.publish(topics.session(session), b"", qos=1, retain=True)
+
+
 async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
     mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
 ) -> None:
     topics = Topics(mqtt_root)
-    session = f"{mqtt_root}-S1"
     now = time.time()
-    descriptor = SessionDescriptor(
-        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
-        clinicians=["C-1"], started=now - 900, dose_time=now + 6,
-    )  # fmt: skip
-
-    def cuff(seq: int, t: float, sbp: float, dbp: float) -> ReadingBatch:
-        return ReadingBatch(
-            gateway="gw-1", session=session, device="bp-1", kind="bp_cuff",
-            readings=[Reading(seq=seq, t=t, values={"sbp": sbp, "dbp": dbp})],
-        )  # fmt: skip
-
     influx = _influx(influxdb)
     settings = _settings(mosquitto, influx, mqtt_root, tmp_path)
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
-        await watcher.publish(
-            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
-        )
+    events: list[AlarmEvent] = []
+    async with (
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher,
+        _cuff_session(watcher, mqtt_root, started=now - 900, dose_time=now + 6) as session,
+    ):
         await watcher.subscribe(topics.session_baseline(session), qos=1)
         await watcher.subscribe(topics.alarm_events(session), qos=1)
         messages = aiter(watcher.messages)
         async with _running(settings, profile="ketamine-home"):  # two cuff cycles, then a crash
-            await _publish(
-                mosquitto.port,
-                mqtt_root,
-                [cuff(1, now - 600, 106, 70), cuff(2, now - 300, 114, 74)],
-            )
+            cycles = [_cuff(session, 1, now - 600, 106, 70), _cuff(session, 2, now - 300, 114, 74)]
+            await _publish(mosquitto.port, mqtt_root, cycles)
             assert await _wait_count(influx, "vitals", mqtt_root, 2, 10) == 2
-        events: list[AlarmEvent] = []
 
         async def next_baseline() -> SessionBaseline:
             async with asyncio.timeout(15):
@@ -344,13 +356,11 @@ async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
 
         async with _running(settings, profile="ketamine-home"):  # restarted before the dose
             baseline = await next_baseline()  # fixed at the dose
-            await _publish(mosquitto.port, mqtt_root, [cuff(3, now + 2400, 155, 80)])
+            await _publish(mosquitto.port, mqtt_root, [_cuff(session, 3, now + 2400, 155, 80)])
             async with asyncio.timeout(10):
                 while not any(e.rule == "sbp_rise" for e in events):
                     message = await anext(messages)
                     events.append(msgspec.json.decode(message.payload, type=AlarmEvent))
-        # Leave no retained session behind for later tests on this broker.
-        await watcher.publish(topics.session(session), b"", qos=1, retain=True)
     assert (baseline.dose_time, baseline.values) == (now + 6, {"sbp": 110.0, "dbp": 72.0})
     raised = {e.rule for e in events if e.kind == "raised"}
     assert "sbp_rise" in raised  # +45 mmHg; without the baseline, unnoticed:
@@ -360,45 +370,25 @@ async def test_a_restart_before_the_dose_keeps_the_readings_of_the_baseline(
 async def test_a_cuff_silent_before_a_restart_is_called_stale_on_time(
     mosquitto: MqttEndpoint, influxdb: InfluxEndpoint, mqtt_root: str, tmp_path: Path
 ) -> None:
-    topics = Topics(mqtt_root)
-    session = f"{mqtt_root}-S1"
     now = time.time()
     last_cuff = now - 1195  # ketamine-home: sbp is stale 1,200 s after its last reading
-    descriptor = SessionDescriptor(
-        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
-        clinicians=["C-1"], started=now - 3600, dose_time=now - 1800,
-    )  # fmt: skip
     influx = _influx(influxdb)
     writer = InfluxWriter(influx)
     try:  # what the processor stored before it went down
-        await writer.write(
-            batch_lines(
-                ReadingBatch(
-                    gateway="gw-1",
-                    session=session,
-                    device="bp-1",
-                    kind="bp_cuff",
-                    readings=[Reading(seq=9, t=last_cuff, values={"sbp": 120.0, "dbp": 80.0})],
-                )
-            )
-        )
+        await writer.write(batch_lines(_cuff(f"{mqtt_root}-S1", 9, last_cuff, 120, 80)))
     finally:
         await writer.close()
     settings = _settings(mosquitto, influx, mqtt_root, tmp_path, restart_stale_grace_s=1.0)
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher:
-        await watcher.publish(
-            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
-        )
-        await watcher.subscribe(topics.alarm_events(session), qos=1)
-        try:
-            async with _running(settings, profile="ketamine-home"):
-                async with asyncio.timeout(15):
-                    async for message in watcher.messages:
-                        event = msgspec.json.decode(message.payload, type=AlarmEvent)
-                        if event.rule == "stale_sbp":
-                            break
-        finally:
-            await watcher.publish(topics.session(session), b"", qos=1, retain=True)
+    async with (
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as watcher,
+        _cuff_session(watcher, mqtt_root, started=now - 3600, dose_time=now - 1800) as session,
+    ):
+        await watcher.subscribe(Topics(mqtt_root).alarm_events(session), qos=1)
+        async with _running(settings, profile="ketamine-home"), asyncio.timeout(15):
+            async for message in watcher.messages:
+                event = msgspec.json.decode(message.payload, type=AlarmEvent)
+                if event.rule == "stale_sbp":
+                    break
     # At last_cuff + 1,200 s, within seconds of the restart; without the read-back it would
     # have come 1,200 s after the restart.
     assert (event.kind, round(event.onset, 3)) == ("raised", round(last_cuff + 1200, 3))
@@ -407,24 +397,16 @@ async def test_a_cuff_silent_before_a_restart_is_called_stale_on_time(
 async def test_influxdb_down_at_a_restart_costs_the_read_back_not_the_start(
     mosquitto: MqttEndpoint, mqtt_root: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    topics = Topics(mqtt_root)
-    session = f"{mqtt_root}-S1"
-    descriptor = SessionDescriptor(
-        session=session, patient="P-1", devices=["bp-1"], profile="ketamine-home",
-        clinicians=["C-1"], started=time.time() - 900, dose_time=time.time() + 600,
-    )  # fmt: skip
     down = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
     settings = _settings(mosquitto, down, mqtt_root, tmp_path)
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
-        await client.publish(
-            topics.session(session), msgspec.json.encode(descriptor), qos=1, retain=True
-        )
-        try:
-            started = time.monotonic()
-            async with _running(settings, profile="ketamine-home"):
-                assert time.monotonic() - started < 6
-        finally:
-            await client.publish(topics.session(session), b"", qos=1, retain=True)
+    now = time.time()
+    async with (
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as client,
+        _cuff_session(client, mqtt_root, started=now - 900, dose_time=now + 600),
+    ):
+        started = time.monotonic()
+        async with _running(settings, profile="ketamine-home"):
+            assert time.monotonic() - started < 6
     assert "could not read the pre-dose readings of 1 sessions back" in caplog.text
 
 
