@@ -296,6 +296,22 @@ class AlarmEngine:
         session.restore_last_seen(seen, started_t=started_t, not_before=not_before)
         self._touched(session)
 
+    def rate_windows(self, session_id: str) -> dict[Metric, float]:
+        """Metric -> the longest window of its rate rules, in an open session."""
+        return self._open(session_id).rate_windows()
+
+    def restore_rates(
+        self, session_id: str, rows: Iterable[tuple[Metric, float, float, int]]
+    ) -> int:
+        """Readings (metric, t, value, quality bits) of a reopened session from before a
+        processor restart, read back from storage, in time order: they refill its rate
+        windows, so a fall that straddles the restart is judged as without it. Call before
+        the session's other inputs; returns how many were taken."""
+        session = self._open(session_id)
+        added = session.restore_rates(rows)
+        self._touched(session)
+        return added
+
     def collecting(self, session_id: str) -> tuple[frozenset[Metric], float] | None:
         """(metrics, window_s) of the pre-dose readings an open session's baseline still
         needs, None when it needs none (dose marked, or no baseline in its profile)."""

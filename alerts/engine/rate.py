@@ -19,6 +19,10 @@ class RateWindow:
         self._falling = falling
         self._points: deque[tuple[float, float]] = deque()
 
+    @property
+    def window_s(self) -> float:
+        return self._window_s
+
     def extreme(self) -> float:
         """The extreme of the values held now (some may be older than the next push's
         window): a bound on the extreme any later push can return, before its own value."""

@@ -303,6 +303,33 @@ class Session:
                 last = started_t
             row[METRIC_CODES[metric]] = max(last, started_t, not_before - after_s)
 
+    def rate_windows(self) -> dict[Metric, float]:
+        """Metric -> the longest window of its rate rules."""
+        return {
+            METRICS[code]: max(window.window_s for window, _, _ in windows)
+            for code, windows in enumerate(self._rate_windows)
+            if windows
+        }
+
+    def restore_rates(self, rows: Iterable[tuple[Metric, float, float, int]]) -> int:
+        """Readings (metric, t, value, quality bits) from before a processor restart, in time
+        order: those the live path would have pushed (finite, not gated) refill the rate
+        windows, unjudged (their decisions were made then). Returns how many did."""
+        masks = self.compiled.gate_mask_by_metric
+        added = 0
+        for metric, t, value, bits in rows:
+            code = METRIC_CODES.get(metric)
+            if (
+                code is None
+                or not self._rate_windows[code]
+                or bits & masks[code]
+                or not (math.isfinite(t) and math.isfinite(value))
+            ):
+                continue
+            self.push_rates(code, t, value)
+            added += 1
+        return added
+
     def collecting(self) -> tuple[frozenset[Metric], float] | None:
         """(metrics, window_s) of the pre-dose readings the baseline still needs; None once
         the dose is marked or when the profile takes no baseline."""
