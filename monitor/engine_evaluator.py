@@ -216,6 +216,30 @@ class EngineEvaluator:
             )
         return len(by_session)
 
+    def rates_request(self, now: float) -> HistoryRequest | None:
+        windows: dict[str, float] = {}
+        for session in self._sessions:
+            for metric, window_s in self._engine.rate_windows(session).items():
+                windows[metric.value] = max(window_s, windows.get(metric.value, 0.0))
+        if not windows:
+            return None
+        return HistoryRequest(None, tuple(sorted(windows)), now - max(windows.values()), now)
+
+    def restore_rates(self, values: Mapping[str, Sequence[StoredValue]]) -> int:
+        return sum(
+            self._engine.restore_rates(session, self._rows(stored))
+            for session, stored in values.items()
+            if session in self._sessions
+        )
+
+    @staticmethod
+    def _rows(values: Sequence[StoredValue]) -> list[tuple[Metric, float, float, int]]:
+        return [
+            (Metric(v.metric), v.t, v.value, engine.flag_bits(v.contact, v.flags))
+            for v in values
+            if v.metric in _ENGINE_CODES
+        ]
+
     def history_requests(self, now: float) -> list[HistoryRequest]:
         requests = []
         for session, info in self._sessions.items():
@@ -236,12 +260,7 @@ class EngineEvaluator:
     def restore_history(self, session: str, values: Sequence[StoredValue]) -> int:
         if session not in self._sessions:
             return 0
-        rows = [
-            (Metric(v.metric), v.t, v.value, engine.flag_bits(v.contact, v.flags))
-            for v in values
-            if v.metric in _ENGINE_CODES
-        ]
-        return self._engine.restore_collected(session, rows)
+        return self._engine.restore_collected(session, self._rows(values))
 
     def _restore_one(self, state: AlarmState) -> None:
         acknowledged = state.state == "acknowledged"

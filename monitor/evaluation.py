@@ -55,9 +55,10 @@ class Decisions:
 
 @dataclass(frozen=True, slots=True)
 class HistoryRequest:
-    """The stored readings of `metrics` (wire names) of one session with start <= t < stop."""
+    """The stored readings of `metrics` (wire names) with start <= t < stop, of one session
+    (None: of every session)."""
 
-    session: str
+    session: str | None
     metrics: tuple[str, ...]
     start: float
     stop: float
@@ -98,6 +99,14 @@ class Evaluator(Protocol):
         """(session, metric) -> time of its latest stored reading, as asked for: the deadman
         calls each metric stale on time, but not before `not_before`; returns the number of
         restored sessions with any."""
+
+    def rates_request(self, now: float) -> HistoryRequest | None:
+        """After `restore` and the restored sessions: the stored readings (of every session)
+        that their rate windows need, to be read back from storage (None: none)."""
+
+    def restore_rates(self, values: Mapping[str, Sequence[StoredValue]]) -> int:
+        """Those readings by session, in time order, before the sessions' other inputs;
+        returns how many refilled a rate window."""
 
     def history_requests(self, now: float) -> Sequence[HistoryRequest]:
         """After `restore` and the restored sessions: the stored readings that the sessions'

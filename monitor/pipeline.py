@@ -125,6 +125,14 @@ class Pipeline:
         number of sessions with any."""
         return self._evaluator.restore_last_seen(seen, self._clock.now() + grace_s)
 
+    def rates_request(self) -> HistoryRequest | None:
+        """After `restore`: the stored readings the restored sessions' rate windows need."""
+        return self._evaluator.rates_request(self._clock.now())
+
+    def restore_rates(self, values: Mapping[str, Sequence[StoredValue]]) -> int:
+        """Those readings, read back; returns how many refilled a rate window."""
+        return self._evaluator.restore_rates(values)
+
     def history_requests(self) -> Sequence[HistoryRequest]:
         """After `restore`: the stored readings the restored sessions' baselines still need."""
         return self._evaluator.history_requests(self._clock.now())

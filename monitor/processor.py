@@ -192,15 +192,17 @@ async def _consume(  # noqa: PLR0913 - the wiring of one link's life
 async def _read_back(settings: ProcessorSettings, pipeline: Pipeline, shipper: Shipper) -> None:
     """What the restored sessions' alarms need from before the restart, from InfluxDB
     (`monitor.storage.history`): when each watched metric was last seen, so the deadman calls
-    it stale on time, and the pre-dose readings of sessions not yet dosed, so their baselines
-    are the ones an uninterrupted processor would fix. What the previous run left in the spill
-    is shipped first (the shipper starts on it at once), for at most `SPILL_WAIT_S`: a spill
-    that does not go out that fast means InfluxDB is down or behind, and alarms must not wait
-    for it. Whatever InfluxDB cannot answer within `restore_max_s` in all is logged and left
-    as it would be without this."""
+    it stale on time; the last minute's readings, which refill the rate windows; and the
+    pre-dose readings of sessions not yet dosed, so their baselines are the ones an
+    uninterrupted processor would fix. What the previous run left in the spill is shipped
+    first (the shipper starts on it at once), for at most `SPILL_WAIT_S`: a spill that does not
+    go out that fast means InfluxDB is down or behind, and alarms must not wait for it.
+    Whatever InfluxDB cannot answer within about `restore_max_s` in all is logged and left as
+    it would be without this."""
     last_seen = pipeline.last_seen_request()
-    requests = pipeline.history_requests()
-    if last_seen is None and not requests:
+    rates = pipeline.rates_request()
+    baselines = pipeline.history_requests()
+    if last_seen is None and rates is None and not baselines:
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.restore_max_s
@@ -217,13 +219,28 @@ async def _read_back(settings: ProcessorSettings, pipeline: Pipeline, shipper: S
         if seen is not None:
             sessions = pipeline.restore_last_seen(seen, settings.restart_stale_grace_s)
             log.info("read back last-seen times of %d sessions", sessions)
-    if requests:
-        history = await read_history(settings.influx, requests, timeout_s=remaining())
+    if rates is not None:
+        recent = await read_history(
+            settings.influx,
+            [rates],
+            timeout_s=remaining(),
+            what="the readings of the rate windows",
+            otherwise="the windows refill from the next readings",
+        )
+        log.info("read back %d readings into rate windows", pipeline.restore_rates(recent))
+    if baselines:
+        history = await read_history(
+            settings.influx,
+            baselines,
+            timeout_s=remaining(),
+            what="the pre-dose readings",
+            otherwise="those baselines come from the readings after the restart",
+        )
         log.info(
             "read back %d pre-dose readings of %d of %d sessions for their baselines",
             pipeline.restore_history(history),
             len(history),
-            len(requests),
+            len(baselines),
         )
 
 

@@ -42,11 +42,13 @@ def history_flux(bucket: str, request: HistoryRequest) -> str:
     fields = [*request.metrics, "contact", "flags", "historical"]
     field_test = " or ".join(f"r._field == {_string(name)}" for name in fields)
     start_ns, stop_ns = round(request.start * 1e6) * 1000, round(request.stop * 1e6) * 1000
+    session_test = (
+        "" if request.session is None else f" and r.session == {_string(request.session)}"
+    )
     return (
         f"from(bucket: {_string(bucket)})"
         f" |> range(start: time(v: {start_ns}), stop: time(v: {stop_ns}))"
-        f" |> filter(fn: (r) => r._measurement == {_string(MEASUREMENT)}"
-        f" and r.session == {_string(request.session)})"
+        f" |> filter(fn: (r) => r._measurement == {_string(MEASUREMENT)}{session_test})"
         f" |> filter(fn: (r) => {field_test})"
         ' |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")'
     )
@@ -118,12 +120,19 @@ def _seconds(stamp: dt.datetime) -> float:
 
 
 async def read_history(
-    settings: InfluxSettings, requests: Sequence[HistoryRequest], *, timeout_s: float
+    settings: InfluxSettings,
+    requests: Sequence[HistoryRequest],
+    *,
+    timeout_s: float,
+    what: str,
+    otherwise: str,
 ) -> dict[str, list[StoredValue]]:
-    """The stored values of each request's session, in time order. Within `timeout_s` in all:
-    a session not read by then (InfluxDB down or slow) is logged and left out, and its baseline
-    comes from the readings after the restart, as it would without this."""
+    """The stored values of each request's session (of every session with any, for a request
+    of every session), in time order. Within `timeout_s` in all: requests not answered by
+    then (InfluxDB down or slow) are logged as `what` could not be read, `otherwise` then
+    happening, and are left out."""
     found: dict[str, list[StoredValue]] = {}
+    answered = 0
     if not requests:
         return found
     async with InfluxDBClientAsync(
@@ -138,15 +147,19 @@ async def read_history(
                         (record.values for table in tables for record in table.records),
                         key=lambda row: row["_time"],
                     )
-                    found[request.session] = [
-                        value for row in rows for value in stored_values(row, request.metrics)
-                    ]
+                    if request.session is not None:
+                        found[request.session] = []
+                    for row in rows:
+                        values = stored_values(row, request.metrics)
+                        found.setdefault(request.session or row["session"], []).extend(values)
+                    answered += 1
         except Exception as err:  # noqa: BLE001 - any failure leaves the rest as without history
-            missed = [r.session for r in requests if r.session not in found]
             log.warning(
-                "could not read the pre-dose readings of %d sessions back from InfluxDB (%r); "
-                "their baselines come from the readings after the restart",
-                len(missed),
+                "could not read %s back from InfluxDB for %d of %d requests (%r); %s",
+                what,
+                len(requests) - answered,
+                len(requests),
                 err,
+                otherwise,
             )
     return found

@@ -462,3 +462,23 @@ def test_last_seen_times_read_back_make_the_deadman_exact_after_the_grace() -> N
     assert raised(now + 29) == []
     assert raised(now + 30) == [("stale_spo2", now + 30), ("stale_pr", now + 30)]  # the grace
     assert raised(now + 100) == [("stale_sbp", now + 100)]  # not at now + 1200
+
+
+def test_a_restart_refills_the_rate_windows_from_the_readings_read_back() -> None:
+    now = T0 + 3600
+    restarted = EngineEvaluator()
+    restarted.restore([], [])
+    assert restarted.rates_request(now) is None  # no session, nothing to ask
+    restarted.reopen(_session(devices=["oxi-1"]), now)
+    assert restarted.rates_request(now) == HistoryRequest(None, ("spo2",), now - 60, now)
+    stored = {
+        "S-1": [StoredValue("spo2", now - 20 + i, 98.0, True, ()) for i in range(20)],
+        "S-9": [StoredValue("spo2", now - 5, 99.0, True, ())],  # not a session of ours
+    }
+    assert restarted.restore_rates(stored) == 20
+    oximeter = ReadingBatch(
+        gateway="gw-1", session="S-1", device="oxi-1", kind="pulse_oximeter",
+        readings=[Reading(seq=1, t=now + 1, values={"spo2": 93.0}, contact=True)],
+    )  # fmt: skip
+    fall = restarted.on_live([_live(oximeter)])
+    assert [(e.kind, e.rule) for e in fall.events] == [("raised", "spo2_falling")]

@@ -153,16 +153,23 @@ async def test_what_was_stored_comes_back_in_time_order(influxdb: InfluxEndpoint
         await writer.close()
 
     request = HistoryRequest(session, ("dbp", "hr", "sbp"), t0, t0 + 600)
-    found = await read_history(settings, [request], timeout_s=10)
+    found = await read_history(settings, [request], timeout_s=10, what="w", otherwise="o")
     t300 = round((t0 + 300.0000004) * 1e6) / 1e6
-    assert found == {
-        session: [
-            StoredValue("sbp", round((t0 + 0.5) * 1e6) / 1e6, 118.0, None, ("cuff_loose",)),
-            StoredValue("hr", round((t0 + 100) * 1e6) / 1e6, 71.0, False, ()),
-            StoredValue("dbp", t300, 81.0, None, ()),
-            StoredValue("sbp", t300, 122.0, None, ()),
-        ]
-    }
+    mine = [
+        StoredValue("sbp", round((t0 + 0.5) * 1e6) / 1e6, 118.0, None, ("cuff_loose",)),
+        StoredValue("hr", round((t0 + 100) * 1e6) / 1e6, 71.0, False, ()),
+        StoredValue("dbp", t300, 81.0, None, ()),
+        StoredValue("sbp", t300, 122.0, None, ()),
+    ]
+    assert found == {session: mine}
+
+    # A request of every session: each session's values, by session.
+    everyone = HistoryRequest(None, ("dbp", "hr", "sbp"), t0, t0 + 600)
+    found = await read_history(settings, [everyone], timeout_s=10, what="w", otherwise="o")
+    assert found[session] == mine
+    assert found[f"{session}x"] == [
+        StoredValue("hr", round((t0 + 100) * 1e6) / 1e6, 99.0, None, ())
+    ]
 
 
 async def test_a_server_that_is_down_costs_a_warning_within_the_timeout(
@@ -171,8 +178,17 @@ async def test_a_server_that_is_down_costs_a_warning_within_the_timeout(
     settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
     started = time.monotonic()
     with caplog.at_level(logging.WARNING):
-        found = await read_history(settings, [HistoryRequest("S1", ("hr",), 0, 1)], timeout_s=2)
+        found = await read_history(
+            settings,
+            [HistoryRequest("S1", ("hr",), 0, 1)],
+            timeout_s=2,
+            what="the pre-dose readings",
+            otherwise="baselines from later readings",
+        )
     assert found == {}
     assert time.monotonic() - started < 5
-    assert "could not read the pre-dose readings of 1 sessions" in caplog.text
+    assert "could not read the pre-dose readings back from InfluxDB for 1 of 1 requests" in (
+        caplog.text
+    )
+    assert "baselines from later readings" in caplog.text
     assert "S1" not in caplog.text  # no session ids in logs
