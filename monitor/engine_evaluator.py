@@ -193,11 +193,16 @@ class EngineEvaluator:
                     )
         return info
 
-    def last_seen_request(self, now: float) -> tuple[tuple[str, ...], float] | None:
-        windows: dict[str, float] = {}
+    def _widest(self, windows_of: Callable[[str], dict[Metric, float]]) -> dict[str, float]:
+        """Wire metric -> the widest of the open sessions' windows on it."""
+        widest: dict[str, float] = {}
         for session in self._sessions:
-            for metric, after_s in self._engine.watched(session).items():
-                windows[metric.value] = max(after_s, windows.get(metric.value, 0.0))
+            for metric, window_s in windows_of(session).items():
+                widest[metric.value] = max(window_s, widest.get(metric.value, 0.0))
+        return widest
+
+    def last_seen_request(self, now: float) -> tuple[tuple[str, ...], float] | None:
+        windows = self._widest(self._engine.watched)
         if not windows:
             return None
         return tuple(sorted(windows)), now - max(windows.values())
@@ -217,10 +222,7 @@ class EngineEvaluator:
         return len(by_session)
 
     def rates_request(self, now: float) -> HistoryRequest | None:
-        windows: dict[str, float] = {}
-        for session in self._sessions:
-            for metric, window_s in self._engine.rate_windows(session).items():
-                windows[metric.value] = max(window_s, windows.get(metric.value, 0.0))
+        windows = self._widest(self._engine.rate_windows)
         if not windows:
             return None
         return HistoryRequest(None, tuple(sorted(windows)), now - max(windows.values()), now)
