@@ -3,7 +3,7 @@
 Reported-state technical alarms live in `technical.py`, alarm specs in `specs.py`."""
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from alerts.engine.baseline import BaselineCollector, gate_breaches
 from alerts.engine.compiled import CompiledGate, CompiledProfile, CompiledRule
@@ -315,20 +315,28 @@ class Session:
         """Readings (metric, t, value, quality bits) from before a processor restart, in time
         order: those the live path would have pushed (finite, not gated) refill the rate
         windows, unjudged (their decisions were made then). Returns how many did."""
-        masks = self.compiled.gate_mask_by_metric
         added = 0
-        for metric, t, value, bits in rows:
-            code = METRIC_CODES.get(metric)
-            if (
-                code is None
-                or not self._rate_windows[code]
-                or bits & masks[code]
-                or not (math.isfinite(t) and math.isfinite(value))
-            ):
-                continue
+        for code, t, value in self._ungated(rows, [bool(w) for w in self._rate_windows]):
             self.push_rates(code, t, value)
             added += 1
         return added
+
+    def _ungated(
+        self, rows: Iterable[tuple[Metric, float, float, int]], wanted: Sequence[bool]
+    ) -> Iterator[tuple[int, float, float]]:
+        """(code, t, value) of the rows of `wanted` metrics that the live path would take:
+        finite, and not gated by the metric's artifact gates."""
+        masks = self.compiled.gate_mask_by_metric
+        for metric, t, value, bits in rows:
+            code = METRIC_CODES.get(metric)
+            if (
+                code is not None
+                and wanted[code]
+                and not bits & masks[code]
+                and math.isfinite(t)
+                and math.isfinite(value)
+            ):
+                yield code, t, value
 
     def collecting(self) -> tuple[frozenset[Metric], float] | None:
         """(metrics, window_s) of the pre-dose readings the baseline still needs; None once
@@ -344,17 +352,8 @@ class Session:
         its artifact gates) join the baseline. Returns how many did."""
         if self.dose_t is not None:
             return 0
-        masks = self.compiled.gate_mask_by_metric
         added = 0
-        for metric, t, value, bits in rows:
-            code = METRIC_CODES.get(metric)
-            if (
-                code is None
-                or not self._collects[code]
-                or bits & masks[code]
-                or not (math.isfinite(t) and math.isfinite(value))
-            ):
-                continue
+        for code, t, value in self._ungated(rows, self._collects):
             self._collector.add_restored(METRICS[code], t, value)
             added += 1
         return added
