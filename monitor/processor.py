@@ -30,7 +30,7 @@ from monitor.mqtt_consumer import MqttLink, Publication
 from monitor.pipeline import Pipeline
 from monitor.recovery import collect_retained
 from monitor.settings import ProcessorSettings
-from monitor.storage.history import read_history, read_last_seen
+from monitor.storage.history import StoredHistory
 from monitor.storage.influx import InfluxWriter
 from monitor.storage.journal import Journal
 from monitor.storage.shipper import Shipper, backoff_s
@@ -213,35 +213,34 @@ async def _read_back(settings: ProcessorSettings, pipeline: Pipeline, shipper: S
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(min(SPILL_WAIT_S, settings.restore_max_s)):
             await shipper.caught_up()
-    if last_seen is not None:
-        metrics, since = last_seen
-        seen = await read_last_seen(settings.influx, metrics, since, timeout_s=remaining())
-        if seen is not None:
-            sessions = pipeline.restore_last_seen(seen, settings.restart_stale_grace_s)
-            log.info("read back last-seen times of %d sessions", sessions)
-    if rates is not None:
-        recent = await read_history(
-            settings.influx,
-            [rates],
-            timeout_s=remaining(),
-            what="the readings of the rate windows",
-            otherwise="the windows refill from the next readings",
-        )
-        log.info("read back %d readings into rate windows", pipeline.restore_rates(recent))
-    if baselines:
-        history = await read_history(
-            settings.influx,
-            baselines,
-            timeout_s=remaining(),
-            what="the pre-dose readings",
-            otherwise="those baselines come from the readings after the restart",
-        )
-        log.info(
-            "read back %d pre-dose readings of %d of %d sessions for their baselines",
-            pipeline.restore_history(history),
-            len(history),
-            len(baselines),
-        )
+    async with StoredHistory(settings.influx, timeout_s=settings.restore_max_s) as history:
+        if last_seen is not None:
+            metrics, since = last_seen
+            seen = await history.last_seen(metrics, since, timeout_s=remaining())
+            if seen is not None:
+                sessions = pipeline.restore_last_seen(seen, settings.restart_stale_grace_s)
+                log.info("read back last-seen times of %d sessions", sessions)
+        if rates is not None:
+            recent = await history.readings(
+                [rates],
+                timeout_s=remaining(),
+                what="the readings of the rate windows",
+                otherwise="the windows refill from the next readings",
+            )
+            log.info("read back %d readings into rate windows", pipeline.restore_rates(recent))
+        if baselines:
+            stored = await history.readings(
+                baselines,
+                timeout_s=remaining(),
+                what="the pre-dose readings",
+                otherwise="those baselines come from the readings after the restart",
+            )
+            log.info(
+                "read back %d pre-dose readings of %d of %d sessions for their baselines",
+                pipeline.restore_history(stored),
+                len(stored),
+                len(baselines),
+            )
 
 
 async def _one_link(  # noqa: PLR0913

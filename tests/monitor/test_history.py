@@ -12,10 +12,9 @@ import pytest
 
 from monitor.evaluation import HistoryRequest, StoredValue
 from monitor.storage.history import (
+    StoredHistory,
     history_flux,
     last_seen_flux,
-    read_history,
-    read_last_seen,
     stored_values,
 )
 from monitor.storage.influx import InfluxSettings, InfluxWriter
@@ -96,7 +95,8 @@ async def test_the_latest_reading_of_each_session_and_metric_comes_back(
         await writer.write(lines)
     finally:
         await writer.close()
-    seen = await read_last_seen(settings, ("dbp", "sbp", "spo2"), t0 - 1, timeout_s=10)
+    async with StoredHistory(settings, timeout_s=10) as history:
+        seen = await history.last_seen(("dbp", "sbp", "spo2"), t0 - 1, timeout_s=10)
     assert seen is not None
     assert {k: v for k, v in seen.items() if k[0] == session} == {
         (session, "sbp"): round((t0 + 400.5) * 1e6) / 1e6,
@@ -109,7 +109,8 @@ async def test_last_seen_from_a_server_that_is_down_is_none_and_a_warning(
 ) -> None:
     settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
     with caplog.at_level(logging.WARNING):
-        assert await read_last_seen(settings, ("hr",), 0, timeout_s=2) is None
+        async with StoredHistory(settings, timeout_s=2) as history:
+            assert await history.last_seen(("hr",), 0, timeout_s=2) is None
     assert "the deadman counts from the restart" in caplog.text
 
 
@@ -153,7 +154,10 @@ async def test_what_was_stored_comes_back_in_time_order(influxdb: InfluxEndpoint
         await writer.close()
 
     request = HistoryRequest(session, ("dbp", "hr", "sbp"), t0, t0 + 600)
-    found = await read_history(settings, [request], timeout_s=10, what="w", otherwise="o")
+    async with StoredHistory(settings, timeout_s=10) as history:
+        found = await history.readings([request], timeout_s=10, what="w", otherwise="o")
+        everyone = HistoryRequest(None, ("dbp", "hr", "sbp"), t0, t0 + 600)
+        found_all = await history.readings([everyone], timeout_s=10, what="w", otherwise="o")
     t300 = round((t0 + 300.0000004) * 1e6) / 1e6
     mine = [
         StoredValue("sbp", round((t0 + 0.5) * 1e6) / 1e6, 118.0, None, ("cuff_loose",)),
@@ -164,10 +168,8 @@ async def test_what_was_stored_comes_back_in_time_order(influxdb: InfluxEndpoint
     assert found == {session: mine}
 
     # A request of every session: each session's values, by session.
-    everyone = HistoryRequest(None, ("dbp", "hr", "sbp"), t0, t0 + 600)
-    found = await read_history(settings, [everyone], timeout_s=10, what="w", otherwise="o")
-    assert found[session] == mine
-    assert found[f"{session}x"] == [
+    assert found_all[session] == mine
+    assert found_all[f"{session}x"] == [
         StoredValue("hr", round((t0 + 100) * 1e6) / 1e6, 99.0, None, ())
     ]
 
@@ -178,13 +180,13 @@ async def test_a_server_that_is_down_costs_a_warning_within_the_timeout(
     settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", token="t")
     started = time.monotonic()
     with caplog.at_level(logging.WARNING):
-        found = await read_history(
-            settings,
-            [HistoryRequest("S1", ("hr",), 0, 1)],
-            timeout_s=2,
-            what="the pre-dose readings",
-            otherwise="baselines from later readings",
-        )
+        async with StoredHistory(settings, timeout_s=2) as history:
+            found = await history.readings(
+                [HistoryRequest("S1", ("hr",), 0, 1)],
+                timeout_s=2,
+                what="the pre-dose readings",
+                otherwise="baselines from later readings",
+            )
     assert found == {}
     assert time.monotonic() - started < 5
     assert "could not read the pre-dose readings back from InfluxDB for 1 of 1 requests" in (
