@@ -9,7 +9,10 @@ Last-seen times: the deadman calls a metric stale `after_s` after its last readi
 a cuff). Without them a reopened session's deadman counts from the restart, and a cuff that
 fell silent before it is noticed up to 20 minutes late.
 
-Both come from the `vitals` measurement, where every reading is stored.
+Rate windows: a rate rule compares each reading with the extreme of the last `window_s` (60 s
+for SpO2); refilled, a fall that straddles the restart is judged as without it.
+
+All three come from the `vitals` measurement, where every reading is stored.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 
 from monitor.evaluation import HistoryRequest, StoredValue
 from monitor.storage.influx import InfluxSettings
-from monitor.storage.points import MEASUREMENT
+from monitor.storage.points import MEASUREMENT, to_ns
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ def history_flux(bucket: str, request: HistoryRequest) -> str:
     (replayed from a device's memory) never drive live alarms or baselines: left out."""
     fields = [*request.metrics, "contact", "flags", "historical"]
     field_test = " or ".join(f"r._field == {_string(name)}" for name in fields)
-    start_ns, stop_ns = round(request.start * 1e6) * 1000, round(request.stop * 1e6) * 1000
+    start_ns, stop_ns = to_ns(request.start), to_ns(request.stop)
     session_test = (
         "" if request.session is None else f" and r.session == {_string(request.session)}"
     )
@@ -79,7 +82,7 @@ def last_seen_flux(bucket: str, metrics: Sequence[str], start: float) -> str:
     field_test = " or ".join(f"r._field == {_string(name)}" for name in metrics)
     return (
         f"from(bucket: {_string(bucket)})"
-        f" |> range(start: time(v: {round(start * 1e6) * 1000}))"
+        f" |> range(start: time(v: {to_ns(start)}))"
         f" |> filter(fn: (r) => r._measurement == {_string(MEASUREMENT)} and ({field_test}))"
         " |> last()"
         ' |> group(columns: ["session", "_field"])'
